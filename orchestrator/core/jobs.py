@@ -1,0 +1,181 @@
+"""What one export job is: a request to the API for one window, with a key stable across runs.
+
+Pure values only. The planner builds them from the manifest; everything downstream (client, runner,
+journal, output layout) reads them and never changes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+Source = Literal["care", "publishing"]
+ReportFormat = Literal["csv", "json"]
+Method = Literal["GET", "POST"]
+
+KEY_LENGTH = 16
+"""Hex digits of the sha256 kept as a job key: 64 bits, collision-free for any realistic run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open interval [start, end) of aware datetimes in the manifest's zone."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware")
+        if self.start >= self.end:
+            raise ValueError(f"window start {self.start} is not before end {self.end}")
+
+    @property
+    def start_ms(self) -> int:
+        return epoch_ms(self.start)
+
+    @property
+    def end_ms(self) -> int:
+        return epoch_ms(self.end)
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    def split(self) -> tuple[Window, Window]:
+        """Halve by elapsed time (whole seconds), keeping the zone, so the halves tile the window."""
+        half = timedelta(seconds=int(self.length.total_seconds()) // 2)
+        middle = (self.start + half).astimezone(self.start.tzinfo)
+        return Window(self.start, middle), Window(middle, self.end)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the Unix epoch, the unit of the API's startTime and endTime."""
+    return int(moment.timestamp() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One export request for one window. `key` identifies it across runs.
+
+    `filter_params` are the wire pairs the filters become (lists already joined or repeated as the
+    API expects), in a stable order; `columns` empty means every column.
+    """
+
+    key: str
+    export_name: str
+    export_id: str
+    source: Source
+    format: ReportFormat
+    locale: str
+    method: Method
+    window: Window
+    columns: tuple[str, ...] = ()
+    filter_label: str | None = None
+    filter_params: tuple[tuple[str, str], ...] = ()
+    parent_key: str | None = None
+
+    def request_params(self) -> list[tuple[str, str]]:
+        """Every parameter of the create request except `companyKey`, which the client adds."""
+        params = [
+            ("startTime", str(self.window.start_ms)),
+            ("endTime", str(self.window.end_ms)),
+            ("reportFormat", self.format),
+            ("locale", self.locale),
+        ]
+        params.extend(("reportMetrics", column) for column in self.columns)
+        params.extend(self.filter_params)
+        return params
+
+    def piece(self, window: Window) -> Job:
+        """The same request over a part of this job's window, as its own job with its own key."""
+        return make_job(
+            export_name=self.export_name,
+            export_id=self.export_id,
+            source=self.source,
+            format=self.format,
+            locale=self.locale,
+            method=self.method,
+            window=window,
+            columns=self.columns,
+            filter_label=self.filter_label,
+            filter_params=self.filter_params,
+            parent_key=self.key,
+        )
+
+
+def job_key(
+    *,
+    export_name: str,
+    export_id: str,
+    source: Source,
+    format: ReportFormat,
+    locale: str,
+    window: Window,
+    columns: tuple[str, ...],
+    filter_params: tuple[tuple[str, str], ...],
+) -> str:
+    """A hash of everything that defines the request's result, so it is stable across runs.
+
+    The HTTP method and the filter label change neither the request's meaning nor its data, so
+    they are left out; the export name is kept so two exports of one id never share a key.
+    """
+    canonical = json.dumps(
+        [
+            export_name,
+            export_id,
+            source,
+            format,
+            locale,
+            window.start_ms,
+            window.end_ms,
+            list(columns),
+            [list(pair) for pair in filter_params],
+        ],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:KEY_LENGTH]
+
+
+def make_job(
+    *,
+    export_name: str,
+    export_id: str,
+    source: Source,
+    format: ReportFormat,
+    locale: str,
+    method: Method,
+    window: Window,
+    columns: tuple[str, ...] = (),
+    filter_label: str | None = None,
+    filter_params: tuple[tuple[str, str], ...] = (),
+    parent_key: str | None = None,
+) -> Job:
+    """Build a job with its key computed from its defining fields."""
+    key = job_key(
+        export_name=export_name,
+        export_id=export_id,
+        source=source,
+        format=format,
+        locale=locale,
+        window=window,
+        columns=columns,
+        filter_params=filter_params,
+    )
+    return Job(
+        key=key,
+        export_name=export_name,
+        export_id=export_id,
+        source=source,
+        format=format,
+        locale=locale,
+        method=method,
+        window=window,
+        columns=columns,
+        filter_label=filter_label,
+        filter_params=filter_params,
+        parent_key=parent_key,
+    )
