@@ -1,0 +1,191 @@
+"""The composition root: builds every concrete collaborator of a run, runs it, reports it.
+
+Nothing else in the package constructs a session, a journal or a client; tests and the demo come in
+through `execute` with their own settings.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import anyio
+import structlog
+from yarl import URL
+
+from orchestrator.core.backoff import PollPolicy, ResubmitPolicy, RetryPolicy
+from orchestrator.core.jobs import Job
+from orchestrator.edges.budget import RequestBudget
+from orchestrator.edges.client import ApiAccess, ReportsClient
+from orchestrator.edges.journal import Journal
+from orchestrator.edges.report import totals, write_report
+from orchestrator.edges.sink import FileSink
+from orchestrator.errors import CredentialsRejected
+from orchestrator.exit_codes import ExitCode
+from orchestrator.run.results import JobResult
+from orchestrator.run.runner import JobRunner, Policies
+from orchestrator.run.scheduler import Scheduler
+from orchestrator.settings import Settings
+
+_log = structlog.get_logger("orchestrator.run")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What the user asked for, beyond the settings."""
+
+    jobs: Sequence[Job]
+    manifest: str
+    as_of: str
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    exit_code: ExitCode
+    results: list[JobResult]
+    report: Path | None
+
+
+def policies_from(settings: Settings) -> Policies:
+    return Policies(
+        retry=RetryPolicy(
+            max_attempts=settings.retry_attempts,
+            base_seconds=settings.retry_base_seconds,
+            max_seconds=settings.retry_max_seconds,
+        ),
+        poll=PollPolicy(
+            first_seconds=settings.poll_first_seconds, max_seconds=settings.poll_max_seconds
+        ),
+        resubmit=ResubmitPolicy(
+            max_attempts=settings.resubmit_attempts,
+            cooldown_seconds=settings.resubmit_cooldown_seconds,
+            min_window_seconds=settings.min_window_seconds,
+        ),
+        job_timeout_seconds=settings.job_timeout_seconds,
+    )
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
+    """Run every job of the request and write the run report; never raises for a job's failure."""
+    username, password, company_key = settings.credentials()
+    access = ApiAccess(
+        base_url=URL(settings.base_url),
+        username=username,
+        password=password,
+        company_key=company_key,
+        care_path=settings.care_path,
+        publishing_path=settings.publishing_path,
+    )
+    started = datetime.now(UTC)
+    run_id = new_run_id(started)
+    journal = Journal(settings.journal_path())
+    journal.open()
+    try:
+        structlog.contextvars.bind_contextvars(run=run_id)
+        _log.info("orchestrator.run_started", jobs=len(request.jobs), out=str(settings.out))
+        results, stopped_by = await _run_jobs(settings, access, journal, request)
+    finally:
+        journal.close()
+    code = _exit_code(results, stopped_by)
+    report = write_report(
+        settings.out,
+        run_id,
+        results,
+        started=started,
+        finished=datetime.now(UTC),
+        exit_code=code,
+        manifest=request.manifest,
+        as_of=request.as_of,
+    )
+    _log.info(
+        "orchestrator.run_finished", exit_code=int(code), report=str(report), **totals(results)
+    )
+    return RunOutcome(code, results, report)
+
+
+async def _run_jobs(
+    settings: Settings, access: ApiAccess, journal: Journal, request: RunRequest
+) -> tuple[list[JobResult], ExitCode | None]:
+    """Results, and why the run stopped early if it did (a signal, or rejected credentials)."""
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=30, sock_read=settings.request_timeout_seconds
+    )
+    connections = settings.max_in_flight + settings.max_downloads + 4
+    rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
+    stopped_by: list[ExitCode] = []
+    async with aiohttp.ClientSession(
+        timeout=timeout, connector=aiohttp.TCPConnector(limit=connections)
+    ) as session:
+        client = ReportsClient(
+            session,
+            access,
+            RequestBudget(settings.requests_per_minute),
+            policies_from(settings).retry,
+            jitter=rng.random,
+            request_timeout=settings.request_timeout_seconds,
+        )
+        runner = JobRunner(
+            client=client,
+            sink=FileSink(settings.out),
+            journal=journal,
+            policies=policies_from(settings),
+            in_flight=anyio.CapacityLimiter(settings.max_in_flight),
+            downloads=anyio.CapacityLimiter(settings.max_downloads),
+            jitter=rng.random,
+            force=request.force,
+        )
+        scheduler = Scheduler(
+            runner,
+            journal,
+            launch_limit=2 * settings.max_in_flight + settings.max_downloads,
+            grace_seconds=settings.grace_seconds,
+        )
+        async with anyio.create_task_group() as watchers:
+            watchers.start_soon(_stop_on_signal, scheduler, stopped_by, name="signals")
+            if settings.max_runtime_seconds is not None:
+                delay = max(settings.max_runtime_seconds - settings.grace_seconds, 0.0)
+                watchers.start_soon(_stop_at_deadline, scheduler, delay, name="deadline")
+            try:
+                results = await scheduler.run(request.jobs)
+            except* CredentialsRejected as group:
+                _log.error("orchestrator.credentials_rejected", error=str(group.exceptions[0]))
+                stopped_by.append(ExitCode.CREDENTIALS)
+                results = [
+                    JobResult(job, "interrupted", error="credentials rejected")
+                    for job in request.jobs
+                ]
+            watchers.cancel_scope.cancel()
+    return results, (stopped_by[0] if stopped_by else None)
+
+
+async def _stop_on_signal(scheduler: Scheduler, stopped_by: list[ExitCode]) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as received:
+        async for number in received:
+            code = ExitCode.SIGTERM if number == signal.SIGTERM else ExitCode.SIGINT
+            if not stopped_by:
+                stopped_by.append(code)
+            _log.warning("orchestrator.stopping", signal=signal.Signals(number).name)
+            scheduler.stop()
+
+
+async def _stop_at_deadline(scheduler: Scheduler, delay: float) -> None:
+    await anyio.sleep(delay)
+    _log.warning("orchestrator.deadline_reached", stopping_after_seconds=round(delay, 1))
+    scheduler.stop()
+
+
+def _exit_code(results: Sequence[JobResult], stopped_by: ExitCode | None) -> ExitCode:
+    if stopped_by is not None:
+        return stopped_by
+    return ExitCode.OK if all(result.ok for result in results) else ExitCode.SOME_FAILED

@@ -1,0 +1,117 @@
+"""Reading the API's JSON answers: the envelope, the create result and the two status forms.
+
+Pure functions over parsed JSON. The documented shapes: `{"status": "PASS", "result": ...}`; a
+status `result` is an object `{jobInfo, result}` when ready and a one-element list of that object
+while running or after failing. A string `result` or any status but PASS is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+class EnvelopeError(ValueError):
+    """An answer that does not have the documented shape; the message says what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunIds:
+    """What the server gave back for a submitted export: enough to poll it from any process."""
+
+    workflow_id: str
+    run_id: str
+    status_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    runner_state: str
+    detail: str
+    reason: str | None
+    download_url: str
+    status_url: str | None
+
+    @property
+    def completed(self) -> bool:
+        return self.runner_state == "CLOSED" and self.detail == "COMPLETED"
+
+    @property
+    def failed(self) -> bool:
+        """Closed without completing, or any detail but COMPLETED (which the docs call failure)."""
+        if self.completed:
+            return False
+        return self.runner_state == "CLOSED" or self.detail not in ("", "COMPLETED")
+
+    def failure_text(self) -> str:
+        words = [w for w in (self.detail, self.reason) if w]
+        return f"export ended {self.runner_state}" + (f": {', '.join(words)}" if words else "")
+
+
+def unwrap(body: bytes) -> Any:
+    """The `result` of a PASS envelope; the body is parsed whatever its content type says."""
+    if not body.strip():
+        raise EnvelopeError("empty body")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise EnvelopeError(f"not JSON ({error})") from None
+    if not isinstance(payload, dict):
+        raise EnvelopeError(f"expected a JSON object, got {type(payload).__name__}")
+    status = payload.get("status")
+    result = payload.get("result")
+    if status != "PASS":
+        message = payload.get("message") or (result if isinstance(result, str) else None)
+        raise EnvelopeError(f"status {status!r}" + (f": {message}" if message else ""))
+    if isinstance(result, str):
+        raise EnvelopeError(f"server said: {result}")
+    return result
+
+
+def parse_created(result: Any) -> RunIds:
+    """The ids of a freshly created export."""
+    fields = _object(result, "result")
+    return RunIds(
+        workflow_id=_text(fields, "workflowId"),
+        run_id=_text(fields, "runId"),
+        status_url=_text(fields, "statusUrl"),
+    )
+
+
+def parse_status(result: Any) -> StatusReport:
+    """A status answer in either documented form: an object, or a one-element list of it."""
+    if isinstance(result, list):
+        if len(result) != 1:
+            raise EnvelopeError(f"expected a one-element result list, got {len(result)} elements")
+        result = result[0]
+    outer = _object(result, "result")
+    job_info = _object(outer.get("jobInfo"), "result.jobInfo")
+    state = _object(outer.get("result"), "result.result")
+    return StatusReport(
+        runner_state=_text(state, "runnerState"),
+        detail=_optional_text(state, "detail") or "",
+        reason=_optional_text(state, "reason"),
+        download_url=_optional_text(job_info, "downloadUrl") or "",
+        status_url=_optional_text(job_info, "statusUrl"),
+    )
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EnvelopeError(f"{where} is {type(value).__name__}, expected an object")
+    return value
+
+
+def _text(fields: dict[str, Any], name: str) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or not value:
+        raise EnvelopeError(f"field {name!r} is missing or not a non-empty string")
+    return value
+
+
+def _optional_text(fields: dict[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    if value is not None and not isinstance(value, str):
+        raise EnvelopeError(f"field {name!r} is {type(value).__name__}, expected a string")
+    return value

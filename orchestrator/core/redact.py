@@ -1,0 +1,35 @@
+"""One place that knows what a secret looks like in text, so logs, reports and errors share it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MASK = "***"
+
+_SECRET_QUERY = re.compile(
+    r"(?i)((?:companyKey|analyticsAccessToken|X-Signature|X-Amz-Signature|X-Amz-Credential"
+    r"|Signature|token|password)=)[^&#\s\"'<>]*"
+)
+_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s\"'<>]+@")
+_AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer)?\s*[^\s\"',}]+")
+
+
+def sanitize(text: str, secrets: Iterable[str] = ()) -> str:
+    """Mask secret query values, URL user-info, Authorization values and each known secret."""
+    text = _SECRET_QUERY.sub(rf"\1{MASK}", text)
+    text = _USERINFO.sub(rf"\1{MASK}@", text)
+    text = _AUTH_HEADER.sub(rf"\1{MASK}", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def excerpt(body: bytes | str, limit: int = 200, secrets: Iterable[str] = ()) -> str:
+    """A short, single-line, sanitised piece of a server's answer, for an error message."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[:limit] + "…"
+    return sanitize(flat, secrets)

@@ -1,0 +1,112 @@
+"""Count the rows of an export while it streams past, without holding it in memory.
+
+CSV: records end at a newline outside quotes (RFC 4180: a quote inside a quoted field is doubled,
+so quote parity tells whether a newline ends a record); the first record is the header.
+JSON: the export is an array of objects; rows are the values at depth one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+_JSON_TOKENS = re.compile(rb'[\[\]{}",\\]')
+
+
+class RowCounter(Protocol):
+    def feed(self, chunk: bytes) -> None: ...
+
+    def rows(self) -> int | None:
+        """Data rows seen, or None when the content is not of the expected shape."""
+        ...
+
+
+class CsvRowCounter:
+    """Records in a CSV stream, less the header line."""
+
+    def __init__(self) -> None:
+        self._records = 0
+        self._in_quotes = False
+        self._pending = False  # bytes seen since the last record end
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if not self._in_quotes and b'"' not in chunk:
+            self._records += chunk.count(b"\n")
+            self._pending = not chunk.endswith(b"\n")
+            return
+        for part_index, part in enumerate(chunk.split(b'"')):
+            if part_index:
+                self._in_quotes = not self._in_quotes
+                self._pending = True
+            if not self._in_quotes and part:
+                self._records += part.count(b"\n")
+                self._pending = not part.endswith(b"\n")
+            elif part:
+                self._pending = True
+
+    def rows(self) -> int | None:
+        records = self._records + (1 if self._pending else 0)
+        return max(records - 1, 0)
+
+
+class JsonRowCounter:
+    """Elements of a top-level JSON array, found by tracking depth outside strings."""
+
+    def __init__(self) -> None:
+        self._depth = 0
+        self._in_string = False
+        self._escape_carried = False  # a backslash ended the previous chunk inside a string
+        self._elements = 0
+        self._element_open = False
+        self._shape_ok = True
+        self._started = False
+
+    def feed(self, chunk: bytes) -> None:
+        skip_until = 0
+        if self._escape_carried:
+            self._escape_carried = False
+            skip_until = 1
+        for match in _JSON_TOKENS.finditer(chunk, skip_until):
+            position = match.start()
+            if position < skip_until:
+                continue
+            token = match.group()
+            if self._in_string:
+                if token == b"\\":
+                    skip_until = position + 2
+                    self._escape_carried = position + 1 == len(chunk)
+                elif token == b'"':
+                    self._in_string = False
+            else:
+                self._structural(token)
+
+    def _structural(self, token: bytes) -> None:
+        if token == b'"':
+            self._in_string = True
+            self._value_seen()
+        elif token in (b"[", b"{"):
+            if not self._started:
+                self._started = True
+                self._shape_ok = token == b"["
+            else:
+                self._value_seen()
+            self._depth += 1
+        elif token in (b"]", b"}"):
+            self._depth -= 1
+        elif token == b"," and self._depth == 1:
+            self._element_open = False
+
+    def _value_seen(self) -> None:
+        if self._depth == 1 and not self._element_open:
+            self._elements += 1
+            self._element_open = True
+
+    def rows(self) -> int | None:
+        return self._elements if self._started and self._shape_ok else None
+
+
+def row_counter(report_format: str) -> RowCounter:
+    """The counter for an export format."""
+    return JsonRowCounter() if report_format == "json" else CsvRowCounter()

@@ -1,0 +1,293 @@
+"""The Analytics Reports API client: create, status and download, with retries and the budget.
+
+It receives its `aiohttp.ClientSession`, its request budget and its randomness; it never builds them.
+Credentials go only to the configured origin: server-given URLs are checked against it, redirects are
+never followed automatically, and the object-storage hop is made without any `Authorization` header.
+Every aiohttp error is mapped to `orchestrator.errors` here (see that module for the tree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any, TypeVar
+
+import aiohttp
+import anyio
+import structlog
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from orchestrator.core.backoff import RetryPolicy, parse_retry_after
+from orchestrator.core.envelope import (
+    EnvelopeError,
+    RunIds,
+    StatusReport,
+    parse_created,
+    parse_status,
+    unwrap,
+)
+from orchestrator.core.jobs import Job
+from orchestrator.core.redact import excerpt, sanitize
+from orchestrator.edges.budget import RequestBudget
+from orchestrator.errors import (
+    BadResponse,
+    CredentialsRejected,
+    DownloadCut,
+    DownloadExpired,
+    OriginRefused,
+    RunUnknown,
+    TransientApiError,
+)
+
+T = TypeVar("T")
+Consume = Callable[[AsyncIterator[bytes], int | None], Awaitable[T]]
+
+CHUNK_BYTES = 256 * 1024
+BODY_LIMIT = 1024 * 1024
+"""Most bytes read of any JSON answer: a status call never needs more, and a server stuck
+streaming must not exhaust memory."""
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_log = structlog.get_logger("orchestrator.client")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiAccess:
+    """Where the API is and who we are to it. Plain strings, held in memory only."""
+
+    base_url: URL
+    username: str
+    password: str
+    company_key: str
+    care_path: str = "/api/public/reports/report/{export_id}"
+    publishing_path: str = "/api/public/reports/report/marketing/{export_id}"
+
+    def __repr__(self) -> str:
+        return f"ApiAccess(base_url={str(self.base_url)!r}, username=***)"
+
+    @property
+    def secrets(self) -> tuple[str, str, str]:
+        return (self.username, self.password, self.company_key)
+
+    def create_url(self, job: Job) -> URL:
+        template = self.care_path if job.source == "care" else self.publishing_path
+        path = self.base_url.path.rstrip("/") + template.format(export_id=job.export_id)
+        return self.base_url.with_path(path).with_query({"companyKey": self.company_key})
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: bytes
+    headers: CIMultiDictProxy[str]
+
+
+class ReportsClient:
+    """Talks to the API for every job of a run; safe to share between tasks."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        access: ApiAccess,
+        budget: RequestBudget,
+        retry: RetryPolicy,
+        *,
+        jitter: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        request_timeout: float = 60.0,
+    ) -> None:
+        self._session = session
+        self._access = access
+        self._budget = budget
+        self._retry = retry
+        self._jitter = jitter
+        self._sleep = sleep
+        self._request_timeout = request_timeout
+        self._authorization = aiohttp.encode_basic_auth(access.username, access.password)
+        self._verified = anyio.Event()
+        self._probe_lock = anyio.Lock()
+        self._rejected: CredentialsRejected | None = None
+
+    def __repr__(self) -> str:
+        state = "rejected" if self._rejected else "verified" if self._verified.is_set() else "new"
+        return f"ReportsClient({str(self._access.base_url)!r}, credentials={state})"
+
+    async def submit(self, job: Job) -> RunIds:
+        """Create the export on the server; the answer's ids are what must be journaled."""
+        url = self._access.create_url(job)
+        params = job.request_params()
+        if job.method == "GET":
+            url = url.extend_query(params)
+            answer = await self._call("create", "GET", url)
+        else:
+            answer = await self._call("create", "POST", url, data=params)
+        return self._parse("create", url, answer, parse_created)
+
+    async def status(self, status_url: str) -> StatusReport:
+        """One poll of a submitted export, at the URL the server gave, verbatim."""
+        url = self._server_url(status_url)
+        answer = await self._call("status", "GET", url)
+        return self._parse("status", url, answer, parse_status)
+
+    async def download(self, download_url: str, consume: Consume[T]) -> T:
+        """Ask the API for the file, then stream it from object storage into `consume`."""
+        url = self._server_url(download_url)
+        answer = await self._call("download", "GET", url)
+        if answer.status not in _REDIRECTS or "Location" not in answer.headers:
+            self._raise_for(answer, "download", url)
+            raise BadResponse(
+                f"download {self._safe(url)} answered {answer.status} without a redirect: "
+                f"{excerpt(answer.body, secrets=self._access.secrets)}",
+                status=answer.status,
+            )
+        location = url.join(URL(answer.headers["Location"], encoded=True))
+        return await self._fetch_object(location, consume)
+
+    def _server_url(self, text: str) -> URL:
+        """A URL the server returned, kept byte for byte, and only if it is on the API's origin."""
+        url = URL(text, encoded=True)
+        if not url.is_absolute():
+            url = self._access.base_url.join(url)
+        if url.origin() != self._access.base_url.origin():
+            raise OriginRefused(
+                f"the server sent a URL on another origin ({url.origin()}); credentials go only to "
+                f"{self._access.base_url.origin()}"
+            )
+        return url
+
+    async def _fetch_object(self, url: URL, consume: Consume[T]) -> T:
+        """GET a pre-signed object URL with no credentials at all, streaming the body."""
+        headers = {"Accept-Encoding": "identity"}
+        try:
+            async with self._session.get(url, headers=headers, allow_redirects=False) as response:
+                if response.status in (400, 401, 403):
+                    body = await response.content.read(4096)
+                    raise DownloadExpired(
+                        f"object storage refused the download link ({response.status}): "
+                        f"{excerpt(body, secrets=self._access.secrets)}"
+                    )
+                if response.status != 200:
+                    raise DownloadCut(f"object storage answered {response.status}")
+                chunks = response.content.iter_chunked(CHUNK_BYTES)
+                return await consume(chunks, response.content_length)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DownloadCut(
+                f"download from object storage broke off: {_describe(error)}"
+            ) from None
+
+    async def _call(self, kind: str, method: str, url: URL, data: Any = None) -> _Answer:
+        """One API request with retries; the very first request of a run checks the credentials
+        alone, so a rejected password costs one request, not one per job."""
+        if self._rejected:
+            raise self._rejected
+        if not self._verified.is_set():
+            async with self._probe_lock:
+                if self._rejected:
+                    raise self._rejected
+                if not self._verified.is_set():
+                    return await self._probe(kind, method, url, data)
+        return await self._with_retries(kind, method, url, data)
+
+    async def _probe(self, kind: str, method: str, url: URL, data: Any) -> _Answer:
+        try:
+            answer = await self._with_retries(kind, method, url, data)
+        except CredentialsRejected as error:
+            self._rejected = error
+            raise
+        self._verified.set()
+        return answer
+
+    async def _with_retries(self, kind: str, method: str, url: URL, data: Any) -> _Answer:
+        for attempt in count(1):
+            await self._budget.acquire()
+            retry_after: float | None = None
+            try:
+                answer = await self._send(method, url, data)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                failure = TransientApiError(f"{kind} {self._safe(url)}: {_describe(error)}")
+            else:
+                if answer.status in (401, 403):
+                    raise CredentialsRejected(
+                        f"the API rejected the credentials ({answer.status}) on {kind} "
+                        f"{self._safe(url)}: {excerpt(answer.body, secrets=self._access.secrets)}",
+                        status=answer.status,
+                    )
+                if answer.status != 429 and answer.status < 500:
+                    return answer
+                retry_after = parse_retry_after(
+                    answer.headers.get("Retry-After"), datetime.now(UTC)
+                )
+                failure = TransientApiError(
+                    f"{kind} {self._safe(url)} answered {answer.status}: "
+                    f"{excerpt(answer.body, secrets=self._access.secrets)}",
+                    status=answer.status,
+                )
+            if not self._retry.may_retry(attempt):
+                raise failure
+            delay = self._retry.delay(attempt, self._jitter(), retry_after)
+            _log.debug(
+                "orchestrator.request_retry",
+                kind=kind,
+                attempt=attempt,
+                delay=round(delay, 3),
+                error=str(failure),
+            )
+            await self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _send(self, method: str, url: URL, data: Any) -> _Answer:
+        headers = {"Authorization": self._authorization, "Accept": "application/json"}
+        with anyio.fail_after(self._request_timeout):
+            async with self._session.request(
+                method, url, data=data, headers=headers, allow_redirects=False
+            ) as response:
+                body = await _read_capped(response)
+                return _Answer(response.status, body, response.headers)
+
+    def _parse(self, kind: str, url: URL, answer: _Answer, parse: Callable[[Any], T]) -> T:
+        self._raise_for(answer, kind, url)
+        try:
+            return parse(unwrap(answer.body))
+        except EnvelopeError as error:
+            raise BadResponse(
+                f"{kind} {self._safe(url)} answered {answer.status}: {error}; "
+                f"body: {excerpt(answer.body, secrets=self._access.secrets)}",
+                status=answer.status,
+            ) from None
+
+    def _raise_for(self, answer: _Answer, kind: str, url: URL) -> None:
+        if 200 <= answer.status < 300:
+            return
+        message = (
+            f"{kind} {self._safe(url)} answered {answer.status}: "
+            f"{excerpt(answer.body, secrets=self._access.secrets)}"
+        )
+        if answer.status in (404, 410):
+            raise RunUnknown(message, status=answer.status)
+        if answer.status not in _REDIRECTS:
+            raise BadResponse(message, status=answer.status)
+
+    def _safe(self, url: URL) -> str:
+        return sanitize(str(url), self._access.secrets)
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > BODY_LIMIT:
+            raise BadResponse(
+                f"answer of {response.status} is larger than {BODY_LIMIT} bytes; not reading on",
+                status=response.status,
+            )
+    return bytes(body)
+
+
+def _describe(error: BaseException) -> str:
+    """A short account of a network error; never `repr()`, which shows request headers."""
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    return f"{type(error).__name__}: {sanitize(str(error))}"

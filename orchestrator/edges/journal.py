@@ -1,0 +1,223 @@
+"""The durable journal: every job's state by its stable key, in SQLite (WAL), one writer at a time.
+
+The intent to submit is written before the create request and the ids right after its answer, so a
+run that dies anywhere can tell, on the next start, which exports the server already has. A file
+lock beside the database keeps two runs apart; being an OS lock, it dies with its process, so a
+SIGKILLed run never leaves it held.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+
+T = TypeVar("T")
+
+STATES = (
+    "submitting",
+    "submitted",
+    "ready",
+    "downloaded",
+    "empty",
+    "failed",
+    "timed_out",
+    "split",
+)
+PENDING_STATES = ("submitting", "submitted", "ready")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    key          TEXT PRIMARY KEY,
+    parent_key   TEXT,
+    export_name  TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    window_end   TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    uncertain    INTEGER NOT NULL DEFAULT 0,
+    workflow_id  TEXT,
+    run_id       TEXT,
+    status_url   TEXT,
+    download_url TEXT,
+    path         TEXT,
+    bytes        INTEGER,
+    rows         INTEGER,
+    sha256       TEXT,
+    error        TEXT,
+    created_at   REAL NOT NULL,
+    updated_at   REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    key   TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at    REAL NOT NULL,
+    note  TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_key ON events (key);
+"""
+
+
+class JournalLocked(Exception):
+    """Another run holds the journal."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One row of the journal: the last known state of a job."""
+
+    key: str
+    parent_key: str | None
+    export_name: str
+    window_start: str
+    window_end: str
+    state: str
+    attempts: int = 0
+    uncertain: int = 0
+    workflow_id: str | None = None
+    run_id: str | None = None
+    status_url: str | None = None
+    download_url: str | None = None
+    path: str | None = None
+    bytes: int | None = None
+    rows: int | None = None
+    sha256: str | None = None
+    error: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+_COLUMNS = tuple(field.name for field in fields(JobRecord))
+
+
+class Journal:
+    """Async access to the journal database; calls run in one worker thread at a time."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._limiter = anyio.CapacityLimiter(1)
+        self._connection: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
+
+    def __repr__(self) -> str:
+        state = "open" if self._connection else "closed"
+        return f"Journal({str(self.path)!r}, {state})"
+
+    def open(self, *, exclusive: bool = True) -> None:
+        """Open (creating if needed) and, when `exclusive`, take the run lock or raise JournalLocked."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+        if exclusive:
+            self._lock_fd = _take_lock(self.path.with_name(self.path.name + ".lock"))
+        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA busy_timeout=5000")
+        connection.executescript(_SCHEMA)
+        self._connection = connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    async def load(self, keys: Iterable[str] | None = None) -> dict[str, JobRecord]:
+        """Records by key: those of `keys`, or every record."""
+        wanted = None if keys is None else set(keys)
+        records = await self._run(self._select_all)
+        return {r.key: r for r in records if wanted is None or r.key in wanted}
+
+    async def get(self, key: str) -> JobRecord | None:
+        """One job's record, if the journal has it."""
+        return await self._run(lambda: self._select_one(key))
+
+    async def record(
+        self, key: str, state: str, *, note: str | None = None, **values: Any
+    ) -> JobRecord:
+        """Set a job's state (and any other columns) and append the change to its history."""
+        if state not in STATES:
+            raise ValueError(f"unknown journal state {state!r}")
+        unknown = set(values) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown journal columns {sorted(unknown)}")
+        return await self._run(lambda: self._upsert(key, state, note, values))
+
+    async def history(self, key: str) -> list[tuple[str, float, str | None]]:
+        """The states a job went through, oldest first, with their times and notes."""
+        return await self._run(lambda: self._events(key))
+
+    def _upsert(self, key: str, state: str, note: str | None, values: dict[str, Any]) -> JobRecord:
+        connection = self._require()
+        now = self._clock()
+        with _transaction(connection):
+            row = connection.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
+            current = dict(zip(_COLUMNS, row, strict=True)) if row else {"created_at": now}
+            current.update(values, key=key, state=state, updated_at=now)
+            record = JobRecord(**current)
+            placeholders = ", ".join("?" for _ in _COLUMNS)
+            connection.execute(
+                f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are ours
+                [getattr(record, column) for column in _COLUMNS],
+            )
+            connection.execute(
+                "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)",
+                (key, state, now, note),
+            )
+        return record
+
+    def _select_one(self, key: str) -> JobRecord | None:
+        row = self._require().execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
+        return JobRecord(**dict(zip(_COLUMNS, row, strict=True))) if row else None
+
+    def _select_all(self) -> list[JobRecord]:
+        rows = self._require().execute("SELECT * FROM jobs").fetchall()
+        return [JobRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+
+    def _events(self, key: str) -> list[tuple[str, float, str | None]]:
+        query = "SELECT state, at, note FROM events WHERE key = ? ORDER BY id"
+        return list(self._require().execute(query, (key,)).fetchall())
+
+    def _require(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise RuntimeError("the journal is not open")
+        return self._connection
+
+    async def _run(self, call: Callable[[], T]) -> T:
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the stdlib's implicit handling is off)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> None:
+        self._connection.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._connection.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def _take_lock(path: Path) -> int:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise JournalLocked(
+            f"another orchestrator run is using the journal {path.with_suffix('')}; "
+            "wait for it to finish, or give this run its own --out or journal"
+        ) from None
+    return descriptor

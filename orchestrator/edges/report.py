@@ -1,0 +1,95 @@
+"""The run report, `<out>/_runs/<run id>.json`: totals and one entry per job, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from orchestrator.core.layout import RUNS_FOLDER
+from orchestrator.run.results import JobResult
+
+REPORT_MODE = 0o640
+
+
+def job_entry(result: JobResult) -> dict[str, Any]:
+    """One job as the report shows it: what was asked, what happened, where the file is."""
+    job, window = result.job, result.job.window
+    return {
+        "key": job.key,
+        "parent_key": job.parent_key,
+        "export": job.export_name,
+        "export_id": job.export_id,
+        "source": job.source,
+        "format": job.format,
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "window_start_ms": window.start_ms,
+        "window_end_ms": window.end_ms,
+        "filters": {"label": job.filter_label, "params": [list(p) for p in job.filter_params]},
+        "status": result.status,
+        "path": result.path,
+        "bytes": result.bytes,
+        "rows": result.rows,
+        "sha256": result.sha256,
+        "attempts": result.attempts,
+        "workflowId": result.ids.workflow_id if result.ids else None,
+        "runId": result.ids.run_id if result.ids else None,
+        "error": result.error,
+        "reused": result.reused,
+        "resubmitted_uncertain": result.resubmitted_uncertain,
+    }
+
+
+def totals(results: Sequence[JobResult]) -> dict[str, int]:
+    """Counts per status, plus files reused from earlier runs, bytes and rows written."""
+    counts = Counter(result.status for result in results)
+    summary = {
+        status: counts.get(status, 0)
+        for status in ("downloaded", "empty", "failed", "timed_out", "split", "interrupted")
+    }
+    summary["jobs"] = len(results)
+    summary["reused"] = sum(1 for r in results if r.reused)
+    summary["bytes"] = sum(r.bytes or 0 for r in results if not r.reused)
+    summary["rows"] = sum(r.rows or 0 for r in results if not r.reused)
+    return summary
+
+
+def write_report(
+    out: Path,
+    run_id: str,
+    results: Sequence[JobResult],
+    *,
+    started: datetime,
+    finished: datetime,
+    exit_code: int,
+    manifest: str,
+    as_of: str,
+) -> Path:
+    """Write the report atomically and return its path."""
+    document = {
+        "run_id": run_id,
+        "manifest": manifest,
+        "as_of": as_of,
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "exit_code": exit_code,
+        "totals": totals(results),
+        "jobs": [job_entry(result) for result in results],
+    }
+    folder = out / RUNS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+    target = folder / f"{run_id}.json"
+    temp = folder / f".{run_id}.json.part"
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, REPORT_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    temp.replace(target)
+    return target

@@ -1,0 +1,152 @@
+"""The output tree: files stream to a temporary name beside their target and are renamed into
+place only when complete, so a final path never holds a partial file.
+
+Each file is hashed and its rows counted while it streams; it is fsync'd before the rename and the
+folder after it, so a file that has a name also has its bytes after a power cut.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import anyio
+
+from orchestrator.core.rows import row_counter
+from orchestrator.errors import DownloadCut, SinkError
+
+FILE_MODE = 0o640
+DIR_MODE = 0o750
+TEMP_SUFFIX = ".part"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    path: PurePosixPath
+    bytes: int
+    sha256: str
+    rows: int | None
+
+
+class FileSink:
+    """Writes export files under one root folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"FileSink({str(self.root)!r})"
+
+    def target(self, relative: PurePosixPath) -> Path:
+        """The absolute path of a relative one, refusing anything that would leave the root."""
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise SinkError(f"refusing output path {relative}: it would leave {self.root}")
+        return self.root / relative
+
+    async def store(
+        self,
+        relative: PurePosixPath,
+        chunks: AsyncIterator[bytes],
+        *,
+        expected_size: int | None,
+        report_format: str,
+    ) -> StoredFile:
+        """Stream `chunks` into the file at `relative`; on any failure nothing is left behind."""
+        target = self.target(relative)
+        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        handle = await anyio.to_thread.run_sync(_open_temp, temp)
+        digest, counter, size = hashlib.sha256(), row_counter(report_format), 0
+        try:
+            async for chunk in chunks:
+                await anyio.to_thread.run_sync(_write, handle, chunk, temp)
+                digest.update(chunk)
+                counter.feed(chunk)
+                size += len(chunk)
+            if expected_size is not None and size != expected_size:
+                raise DownloadCut(f"got {size} of {expected_size} announced bytes")
+            await anyio.to_thread.run_sync(_publish, handle, temp, target)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_discard, handle, temp)
+            raise
+        return StoredFile(relative, size, digest.hexdigest(), counter.rows())
+
+    async def matches(self, relative: PurePosixPath, sha256: str) -> bool:
+        """Whether the file at `relative` exists with exactly this content hash."""
+        return await anyio.to_thread.run_sync(_has_digest, self.target(relative), sha256)
+
+
+def _open_temp(temp: Path) -> BinaryIO:
+    try:
+        _make_folders(temp.parent)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        descriptor = os.open(temp, flags, FILE_MODE)
+        os.fchmod(descriptor, FILE_MODE)
+        return os.fdopen(descriptor, "wb")
+    except OSError as error:
+        raise _sink_error(error, temp) from None
+
+
+def _make_folders(folder: Path) -> None:
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(mode=DIR_MODE, exist_ok=True)
+
+
+def _write(handle: BinaryIO, chunk: bytes, temp: Path) -> None:
+    try:
+        handle.write(chunk)
+    except OSError as error:
+        raise _sink_error(error, temp) from None
+
+
+def _publish(handle: BinaryIO, temp: Path, target: Path) -> None:
+    try:
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        temp.replace(target)
+        _fsync_folder(target.parent)
+    except OSError as error:
+        raise _sink_error(error, target) from None
+
+
+def _discard(handle: BinaryIO, temp: Path) -> None:
+    try:
+        handle.close()
+    except OSError:
+        pass  # the write already failed; the file is being thrown away
+    temp.unlink(missing_ok=True)
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _has_digest(path: Path, sha256: str) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
+    except OSError:
+        return False
+
+
+def _sink_error(error: OSError, path: Path) -> SinkError:
+    if error.errno == errno.ENOSPC:
+        return SinkError(f"no space left on the device writing {path}")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return SinkError(f"cannot write {path}: {error.strerror}")
+    return SinkError(f"writing {path} failed: {error.strerror or error}")

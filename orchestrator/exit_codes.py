@@ -1,0 +1,18 @@
+"""The process exit codes, as documented in the README."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    """Every job finished: downloaded, empty, or split into pieces that all finished."""
+    SOME_FAILED = 1
+    """Some jobs failed, timed out or were not reached before a deadline; the others completed."""
+    USAGE = 2
+    """Invalid manifest, settings or command line; or the journal is held by another run."""
+    CREDENTIALS = 3
+    """The API rejected the credentials; the run stopped at once."""
+    SIGINT = 130
+    SIGTERM = 143

@@ -1,0 +1,33 @@
+"""What became of each job in a run: the unit of the run report and of the closing summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from orchestrator.core.envelope import RunIds
+from orchestrator.core.jobs import Job
+
+Status = Literal["downloaded", "empty", "failed", "timed_out", "split", "interrupted"]
+FINISHED: frozenset[str] = frozenset({"downloaded", "empty", "split"})
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    job: Job
+    status: Status
+    attempts: int = 0
+    ids: RunIds | None = None
+    path: str | None = None
+    bytes: int | None = None
+    rows: int | None = None
+    sha256: str | None = None
+    error: str | None = None
+    reused: bool = False
+    """The file was already in place from an earlier run, with the recorded sha256."""
+    resubmitted_uncertain: bool = False
+    """An earlier run died between sending a submit and journaling its answer; submitted again."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in FINISHED

@@ -1,0 +1,50 @@
+"""The closing summary a person reads at the end of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orchestrator.edges.report import totals
+
+if TYPE_CHECKING:
+    from orchestrator.app import RunOutcome
+
+MAX_LISTED_FAILURES = 20
+
+
+def describe_outcome(outcome: RunOutcome, out: Path) -> str:
+    """A few lines: counts, volume, where things are, and each failure with its reason."""
+    counts = totals(outcome.results)
+    parts = [f"{counts['downloaded']} downloaded", f"{counts['empty']} empty"]
+    for status in ("split", "failed", "timed_out", "interrupted"):
+        if counts[status]:
+            parts.append(f"{counts[status]} {status.replace('_', ' ')}")
+    if counts["reused"]:
+        parts.append(f"{counts['reused']} already done")
+    lines = [
+        f"{counts['jobs']} jobs: {', '.join(parts)}; "
+        f"{_size(counts['bytes'])}, {counts['rows']:,} rows written to {out}/",
+    ]
+    if outcome.report is not None:
+        lines.append(f"report: {outcome.report}")
+    problems = [r for r in outcome.results if r.status in ("failed", "timed_out", "interrupted")]
+    for result in problems[:MAX_LISTED_FAILURES]:
+        job = result.job
+        lines.append(
+            f"  {result.status}: {job.export_name} {job.window.start:%Y-%m-%d %H:%M}"
+            f"{' [' + job.filter_label + ']' if job.filter_label else ''} ({job.key}): {result.error}"
+        )
+    if len(problems) > MAX_LISTED_FAILURES:
+        lines.append(f"  … and {len(problems) - MAX_LISTED_FAILURES} more in the report")
+    lines.append(f"exit code {int(outcome.exit_code)}")
+    return "\n".join(lines)
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
