@@ -75,11 +75,11 @@ class JobRecord:
     """One row of the journal: the last known state of a job."""
 
     key: str
-    parent_key: str | None
     export_name: str
     window_start: str
     window_end: str
     state: str
+    parent_key: str | None = None
     attempts: int = 0
     uncertain: int = 0
     workflow_id: str | None = None
@@ -96,6 +96,7 @@ class JobRecord:
 
 
 _COLUMNS = tuple(field.name for field in fields(JobRecord))
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"  # noqa: S608 - column names are ours
 
 
 class Journal:
@@ -161,7 +162,7 @@ class Journal:
         connection = self._require()
         now = self._clock()
         with _transaction(connection):
-            row = connection.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
+            row = connection.execute(f"{_SELECT} WHERE key = ?", (key,)).fetchone()
             current = dict(zip(_COLUMNS, row, strict=True)) if row else {"created_at": now}
             current.update(values, key=key, state=state, updated_at=now)
             record = JobRecord(**current)
@@ -177,11 +178,11 @@ class Journal:
         return record
 
     def _select_one(self, key: str) -> JobRecord | None:
-        row = self._require().execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
+        row = self._require().execute(f"{_SELECT} WHERE key = ?", (key,)).fetchone()
         return JobRecord(**dict(zip(_COLUMNS, row, strict=True))) if row else None
 
     def _select_all(self) -> list[JobRecord]:
-        rows = self._require().execute("SELECT * FROM jobs").fetchall()
+        rows = self._require().execute(_SELECT).fetchall()
         return [JobRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
 
     def _events(self, key: str) -> list[tuple[str, float, str | None]]:

@@ -1,0 +1,53 @@
+"""The request budget allows at most N request starts in any sliding minute."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from orchestrator.edges.budget import RequestBudget
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.mark.anyio
+async def test_no_minute_holds_more_than_the_budget() -> None:
+    """With 20 per minute, 60 requests take two full minutes and no 60 s span holds over 20."""
+    time = FakeTime()
+    budget = RequestBudget(20, clock=time.clock, sleep=time.sleep)
+    starts = []
+    with anyio.fail_after(5):
+        for _ in range(60):
+            await budget.acquire()
+            starts.append(time.now)
+    assert starts[-1] == pytest.approx(120.0)
+    for index, start in enumerate(starts):
+        assert sum(1 for s in starts[index:] if s < start + 60.0) <= 20
+
+
+@pytest.mark.anyio
+async def test_concurrent_callers_share_one_budget() -> None:
+    """Tasks acquiring at once are admitted in turn, never beyond the budget."""
+    time = FakeTime()
+    budget = RequestBudget(5, clock=time.clock, sleep=time.sleep)
+    starts: list[float] = []
+
+    async def one() -> None:
+        await budget.acquire()
+        starts.append(time.now)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            for _ in range(12):
+                group.start_soon(one)
+    assert sorted(starts) == [0.0] * 5 + [60.0] * 5 + [120.0] * 2

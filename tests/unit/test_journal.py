@@ -1,0 +1,102 @@
+"""The journal keeps every job's last state across reopenings and lets readers in while it writes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import anyio
+import pytest
+
+from orchestrator.edges.journal import Journal, JournalLocked
+
+IDENTITY = {
+    "export_name": "conversations",
+    "window_start": "2024-01-01T00:00:00+00:00",
+    "window_end": "2024-01-02T00:00:00+00:00",
+}
+
+
+@pytest.mark.anyio
+async def test_records_survive_a_reopen(tmp_path: Path) -> None:
+    """What one run wrote, the next run reads back, with the state history in order."""
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    journal.open()
+    await journal.record("k1", "submitting", attempts=1, **IDENTITY)
+    await journal.record(
+        "k1", "submitted", workflow_id="wf", run_id="r+/=", status_url="https://a/s"
+    )
+    journal.close()
+
+    again = Journal(path)
+    again.open()
+    try:
+        record = (await again.load())["k1"]
+        assert (record.state, record.workflow_id, record.run_id, record.attempts) == (
+            "submitted",
+            "wf",
+            "r+/=",
+            1,
+        )
+        assert [state for state, _, _ in await again.history("k1")] == ["submitting", "submitted"]
+    finally:
+        again.close()
+
+
+@pytest.mark.anyio
+async def test_a_second_run_cannot_take_the_lock(tmp_path: Path) -> None:
+    """Two runs never share one journal: the second is refused with a clear message."""
+    first = Journal(tmp_path / "journal.sqlite")
+    first.open()
+    try:
+        with pytest.raises(JournalLocked, match="another orchestrator run"):
+            Journal(tmp_path / "journal.sqlite").open()
+    finally:
+        first.close()
+    second = Journal(tmp_path / "journal.sqlite")
+    second.open()
+    second.close()
+
+
+@pytest.mark.anyio
+async def test_readers_see_committed_states_while_a_run_writes(tmp_path: Path) -> None:
+    """A reader (like `orchestrator status`) reads consistent rows during a stream of writes."""
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    journal.open()
+    seen: list[int] = []
+
+    def read() -> int:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return int(connection.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+        finally:
+            connection.close()
+
+    async def reader() -> None:
+        for _ in range(20):
+            seen.append(await anyio.to_thread.run_sync(read))
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(reader)
+            for index in range(200):
+                await journal.record(f"k{index}", "submitting", **IDENTITY)
+    journal.close()
+    assert seen == sorted(seen)
+    assert read() == 200
+
+
+@pytest.mark.anyio
+async def test_unknown_states_and_columns_are_refused(tmp_path: Path) -> None:
+    """A typo in a state or column name is a programming error, caught at once."""
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.open()
+    try:
+        with pytest.raises(ValueError, match="state"):
+            await journal.record("k", "donwloaded", **IDENTITY)
+        with pytest.raises(ValueError, match="columns"):
+            await journal.record("k", "failed", colour="red", **IDENTITY)
+    finally:
+        journal.close()

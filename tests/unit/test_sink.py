@@ -1,0 +1,93 @@
+"""Files appear at their final path complete or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from orchestrator.edges.sink import FileSink
+from orchestrator.errors import DownloadCut, SinkError
+
+
+async def stream(*chunks: bytes, fail: Exception | None = None) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+    if fail:
+        raise fail
+
+
+def leftovers(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.anyio
+async def test_a_complete_file_is_renamed_into_place_with_its_hash(tmp_path: Path) -> None:
+    """A stored file has its bytes, sha256, row count and 0640 mode; folders are 0750."""
+    sink = FileSink(tmp_path)
+    relative = PurePosixPath("conversations/2024/01/01/a.csv")
+    stored = await sink.store(
+        relative, stream(b"A,B\n1,2\n", b"3,4\n"), expected_size=12, report_format="csv"
+    )
+    target = tmp_path / relative
+    assert target.read_bytes() == b"A,B\n1,2\n3,4\n"
+    assert stored.sha256 == hashlib.sha256(b"A,B\n1,2\n3,4\n").hexdigest()
+    assert (stored.bytes, stored.rows) == (12, 2)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o750
+    assert await sink.matches(relative, stored.sha256)
+    assert leftovers(tmp_path) == [target]
+
+
+@pytest.mark.anyio
+async def test_a_short_body_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Fewer bytes than Content-Length announced is a cut download, and no file remains."""
+    sink = FileSink(tmp_path)
+    with pytest.raises(DownloadCut):
+        await sink.store(
+            PurePosixPath("x/a.csv"), stream(b"A\n"), expected_size=100, report_format="csv"
+        )
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.anyio
+async def test_a_broken_stream_leaves_the_earlier_file_untouched(tmp_path: Path) -> None:
+    """A failed rewrite of an existing file keeps the old file exactly as it was."""
+    sink = FileSink(tmp_path)
+    relative = PurePosixPath("x/a.csv")
+    await sink.store(relative, stream(b"old\n"), expected_size=None, report_format="csv")
+    with pytest.raises(ConnectionResetError):
+        await sink.store(
+            relative,
+            stream(b"new", fail=ConnectionResetError()),
+            expected_size=None,
+            report_format="csv",
+        )
+    assert (tmp_path / relative).read_bytes() == b"old\n"
+    assert leftovers(tmp_path) == [tmp_path / relative]
+
+
+@pytest.mark.anyio
+async def test_paths_that_leave_the_root_are_refused(tmp_path: Path) -> None:
+    """No relative path can climb out of the output folder."""
+    sink = FileSink(tmp_path / "out")
+    for bad in ("../escape.csv", "/etc/passwd"):
+        with pytest.raises(SinkError, match="leave"):
+            await sink.store(
+                PurePosixPath(bad), stream(b"x"), expected_size=None, report_format="csv"
+            )
+
+
+@pytest.mark.anyio
+async def test_an_unwritable_folder_is_a_clear_sink_error(tmp_path: Path) -> None:
+    """A folder that cannot be created gives a SinkError naming the path."""
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where a folder should be")
+    sink = FileSink(blocker)
+    with pytest.raises(SinkError, match="out"):
+        await sink.store(
+            PurePosixPath("x/a.csv"), stream(b"x"), expected_size=None, report_format="csv"
+        )
