@@ -22,16 +22,13 @@ from orchestrator.core.manifest import Manifest, ManifestError, load_manifest
 from orchestrator.core.planner import Plan, plan
 from orchestrator.edges.journal import JournalLocked
 from orchestrator.edges.logs import configure_logging
+from orchestrator.errors import UsageError
 from orchestrator.exit_codes import ExitCode
 from orchestrator.run.summary import describe_outcome
 from orchestrator.settings import Settings, SettingsError, load_settings
 from orchestrator.status import describe_journal
 
 DEFAULT_MANIFEST = Path("jobs.yaml")
-
-
-class UsageError(Exception):
-    """A command line that parses but cannot be acted on."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

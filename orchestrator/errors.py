@@ -9,7 +9,7 @@
     ├── DownloadError            fetching the file from object storage
     │   ├── DownloadExpired      the pre-signed URL was refused: ask the API for a new one
     │   └── DownloadCut          the body ended early or the connection broke
-    ├── OriginRefused            a server-given URL points at an origin we may not send credentials to
+    ├── OriginRefused            a server-given URL is on an origin our credentials may not go to
     └── SinkError                the output tree cannot take the file (disk full, permissions)
 
 No aiohttp exception escapes the client: each is mapped to the most specific class here, with a
@@ -63,3 +63,7 @@ class OriginRefused(OrchestratorError):
 
 class SinkError(OrchestratorError):
     pass
+
+
+class UsageError(OrchestratorError):
+    """A command line or file that parses but cannot be acted on (exit code 2)."""

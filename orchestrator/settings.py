@@ -1,4 +1,4 @@
-"""Run configuration: environment (`ORCHESTRATOR_*`), a `.env` file, mounted secret files, CLI flags.
+"""Run configuration: environment (`ORCHESTRATOR_*`), `.env`, mounted secret files, CLI flags.
 
 Precedence, highest first: command-line flags, environment variables, the `.env` file, secret files
 in `secrets_dir`, built-in defaults.
@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """The secrets this configuration holds, for the redaction of logs and messages."""
         secrets = (self.username, self.password, self.company_key)
-        return [s.get_secret_value() for s in secrets if _present(s)]
+        return [s.get_secret_value() for s in secrets if s is not None and _present(s)]
 
 
 def _present(secret: SecretStr | None) -> bool:
@@ -105,7 +105,7 @@ def _present(secret: SecretStr | None) -> bool:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment with CLI overrides on top, or a SettingsError that names them."""
+    """Settings from the environment with CLI overrides on top, or a SettingsError naming them."""
     given = {name: value for name, value in overrides.items() if value is not None}
     try:
         return Settings(**given)  # type: ignore[arg-type]

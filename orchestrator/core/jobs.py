@@ -46,7 +46,7 @@ class Window:
         return self.end - self.start
 
     def split(self) -> tuple[Window, Window]:
-        """Halve by elapsed time (whole seconds), keeping the zone, so the halves tile the window."""
+        """Halve by elapsed time (whole seconds), keeping the zone; the halves tile the window."""
         half = timedelta(seconds=int(self.length.total_seconds()) // 2)
         middle = (self.start + half).astimezone(self.start.tzinfo)
         return Window(self.start, middle), Window(middle, self.end)

@@ -127,7 +127,7 @@ def after_export_failure(
 
 
 def fetch_again(state: Fetch, reason: str, max_tries: int) -> Fetch | Failed:
-    """A cut or expired download is fetched again (the API hands out a fresh link), within limits."""
+    """A cut or expired download is fetched again (the API gives a fresh link), within limits."""
     if state.tries + 1 >= max_tries:
         return Failed(
             state.attempts, f"download failed {max_tries} times; last: {reason}", state.ids

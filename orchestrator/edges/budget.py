@@ -1,7 +1,7 @@
 """The shared request budget: at most N API requests in any sliding minute.
 
-A sliding log of start times rather than a token bucket: a bucket refilled while full lets a burst of
-2N through in one minute, which is exactly what the vendor's documented limit forbids.
+A sliding log of start times rather than a token bucket: a bucket refilled while full lets a burst
+of 2N through in one minute, which is exactly what the vendor's documented limit forbids.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class RequestBudget:
         self.waited_seconds = 0.0
 
     def __repr__(self) -> str:
-        return f"RequestBudget(capacity={self._capacity}, window={self._window:.1f}s, used={len(self._starts)})"
+        used = len(self._starts)
+        return f"RequestBudget(capacity={self._capacity}, window={self._window:.1f}s, used={used})"
 
     async def acquire(self) -> None:
         """Return once a request may start; the start is counted against the budget."""

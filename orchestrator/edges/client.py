@@ -1,8 +1,8 @@
 """The Analytics Reports API client: create, status and download, with retries and the budget.
 
-It receives its `aiohttp.ClientSession`, its request budget and its randomness; it never builds them.
-Credentials go only to the configured origin: server-given URLs are checked against it, redirects are
-never followed automatically, and the object-storage hop is made without any `Authorization` header.
+It receives its `aiohttp.ClientSession`, request budget and randomness; it never builds them.
+Credentials go only to the configured origin: server-given URLs are checked against it, redirects
+are never followed automatically, and the object-storage hop carries no `Authorization` header.
 Every aiohttp error is mapped to `orchestrator.errors` here (see that module for the tree).
 """
 

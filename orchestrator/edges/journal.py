@@ -114,7 +114,7 @@ class Journal:
         return f"Journal({str(self.path)!r}, {state})"
 
     def open(self, *, exclusive: bool = True) -> None:
-        """Open (creating if needed) and, when `exclusive`, take the run lock or raise JournalLocked."""
+        """Open (creating if needed); when `exclusive`, take the run lock or raise JournalLocked."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
         if exclusive:
             self._lock_fd = _take_lock(self.path.with_name(self.path.name + ".lock"))
@@ -161,10 +161,13 @@ class Journal:
     def _upsert(self, key: str, state: str, note: str | None, values: dict[str, Any]) -> JobRecord:
         connection = self._require()
         now = self._clock()
-        with _transaction(connection):
+        with _Transaction(connection):
             row = connection.execute(f"{_SELECT} WHERE key = ?", (key,)).fetchone()
-            current = dict(zip(_COLUMNS, row, strict=True)) if row else {"created_at": now}
-            current.update(values, key=key, state=state, updated_at=now)
+            current: dict[str, Any] = (
+                dict(zip(_COLUMNS, row, strict=True)) if row else {"created_at": now}
+            )
+            current.update(values)
+            current.update(key=key, state=state, updated_at=now)
             record = JobRecord(**current)
             placeholders = ", ".join("?" for _ in _COLUMNS)
             connection.execute(
@@ -198,7 +201,7 @@ class Journal:
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
 
-class _transaction:
+class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the stdlib's implicit handling is off)."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:

@@ -16,7 +16,6 @@ from structlog.typing import EventDict, Processor
 
 from orchestrator.core.redact import sanitize
 
-
 _JSON_TRACEBACKS = structlog.processors.ExceptionRenderer(
     structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
 )

@@ -7,6 +7,7 @@ folder after it, so a file that has a name also has its bytes after a power cut.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -121,10 +122,8 @@ def _publish(handle: BinaryIO, temp: Path, target: Path) -> None:
 
 
 def _discard(handle: BinaryIO, temp: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # the write already failed; the file is thrown away
         handle.close()
-    except OSError:
-        pass  # the write already failed; the file is being thrown away
     temp.unlink(missing_ok=True)
 
 

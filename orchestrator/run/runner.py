@@ -37,7 +37,7 @@ from orchestrator.core.lifecycle import (
     submitted,
 )
 from orchestrator.edges.client import ReportsClient
-from orchestrator.edges.journal import Journal, JobRecord
+from orchestrator.edges.journal import JobRecord, Journal
 from orchestrator.edges.sink import FileSink, StoredFile
 from orchestrator.errors import (
     BadResponse,
@@ -47,7 +47,7 @@ from orchestrator.errors import (
     SinkError,
     TransientApiError,
 )
-from orchestrator.run.results import JobResult
+from orchestrator.run.results import JobResult, Status
 
 _log = structlog.get_logger("orchestrator.runner")
 
@@ -249,7 +249,7 @@ class JobRunner:
     async def _finish(self, job: Job, final: Terminal, *, uncertain: bool) -> list[JobResult]:
         match final:
             case Stored():
-                status = "empty" if final.empty else "downloaded"
+                status: Status = "empty" if final.empty else "downloaded"
                 await self._record(
                     job,
                     status,
@@ -274,10 +274,10 @@ class JobRunner:
                 ]
             case Failed():
                 await self._record(job, "failed", attempts=final.attempts, error=final.reason)
-                _log.error("orchestrator.job_failed", error=final.reason)
                 return [JobResult(job, "failed", final.attempts, final.ids, error=final.reason)]
             case TimedOut():
                 reason = f"not finished after {self._policies.job_timeout_seconds:g} s"
+                _log.error("orchestrator.job_state", state="timed_out", reason=reason)
                 await self._record(job, "timed_out", error=reason)
                 return [JobResult(job, "timed_out", final.attempts, final.ids, error=reason)]
             case SplitUp():
@@ -337,15 +337,31 @@ def _ids(record: JobRecord) -> RunIds | None:
     return None
 
 
+_STATE_NAMES: dict[type, str] = {
+    Submit: "submitting",
+    Poll: "submitted",
+    Fetch: "ready",
+    Cooldown: "cooling_down",
+    Failed: "failed",
+    TimedOut: "timed_out",
+    SplitUp: "split",
+}
+
+
 def _log_transition(before: State, after: State) -> None:
+    """One log line per state change, named as the journal names states."""
     if type(before) is type(after):
-        _log.debug("orchestrator.job_state", state=type(after).__name__.lower())
         return
-    fields: dict[str, object] = {"state": type(after).__name__.lower()}
+    if isinstance(after, Stored):
+        state = "empty" if after.empty else "downloaded"
+    else:
+        state = _STATE_NAMES[type(after)]
+    fields: dict[str, object] = {"state": state}
     if isinstance(after, Poll):
         fields.update(workflow_id=after.ids.workflow_id, attempt=after.attempts)
     elif isinstance(after, Cooldown | Failed | SplitUp):
         fields["reason"] = after.reason
     elif isinstance(after, Stored):
         fields.update(path=after.path, bytes=after.bytes, rows=after.rows)
-    _log.info("orchestrator.job_state", **fields)
+    log = _log.error if isinstance(after, Failed) else _log.info
+    log("orchestrator.job_state", **fields)

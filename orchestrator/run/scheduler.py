@@ -14,7 +14,7 @@ import anyio
 import structlog
 
 from orchestrator.core.jobs import Job
-from orchestrator.edges.journal import PENDING_STATES, Journal, JobRecord
+from orchestrator.edges.journal import PENDING_STATES, JobRecord, Journal
 from orchestrator.errors import CredentialsRejected
 from orchestrator.run.results import JobResult
 from orchestrator.run.runner import JobRunner
@@ -91,7 +91,7 @@ class Scheduler:
                 self._results[job.key] = await self._runner.run(job, record)
         except CredentialsRejected:
             raise
-        except Exception as error:  # noqa: BLE001 - one bad job must never tear down the run
+        except Exception as error:
             _log.exception("orchestrator.job_crashed", job=job.key)
             self._results[job.key] = [
                 JobResult(job, "failed", error=f"internal error: {type(error).__name__}: {error}")

@@ -31,9 +31,10 @@ def describe_outcome(outcome: RunOutcome, out: Path) -> str:
     problems = [r for r in outcome.results if r.status in ("failed", "timed_out", "interrupted")]
     for result in problems[:MAX_LISTED_FAILURES]:
         job = result.job
+        label = f" [{job.filter_label}]" if job.filter_label else ""
         lines.append(
-            f"  {result.status}: {job.export_name} {job.window.start:%Y-%m-%d %H:%M}"
-            f"{' [' + job.filter_label + ']' if job.filter_label else ''} ({job.key}): {result.error}"
+            f"  {result.status}: {job.export_name} {job.window.start:%Y-%m-%d %H:%M}{label} "
+            f"({job.key}): {result.error}"
         )
     if len(problems) > MAX_LISTED_FAILURES:
         lines.append(f"  … and {len(problems) - MAX_LISTED_FAILURES} more in the report")

@@ -95,8 +95,12 @@ def test_poll_again_only_counts_the_poll() -> None:
 
 
 def test_downloads_are_retried_within_a_limit() -> None:
-    """A cut download is fetched again until the tries run out, then fails."""
-    state = Fetch(1, IDS, "https://api/d")
-    again = fetch_again(state, "cut", max_tries=3)
-    assert isinstance(again, Fetch) and again.tries == 1
-    assert isinstance(fetch_again(fetch_again(again, "cut", 3), "cut", 3), Failed)
+    """A cut download is fetched again until three tries have failed, then fails."""
+    first = Fetch(1, IDS, "https://api/d")
+    second = fetch_again(first, "cut", max_tries=3)
+    assert isinstance(second, Fetch) and second.tries == 1
+    third = fetch_again(second, "cut", max_tries=3)
+    assert isinstance(third, Fetch) and third.tries == 2
+    last = fetch_again(third, "cut", max_tries=3)
+    assert isinstance(last, Failed)
+    assert "3 times" in last.reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 
 from hypothesis import given
@@ -18,7 +19,7 @@ tables = st.lists(st.lists(cells, min_size=2, max_size=2), max_size=8)
 def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     edges = [0, *points, len(data)]
-    return [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(edges)]
 
 
 @given(table=tables, cuts=st.lists(st.integers(0, 10_000), max_size=6))
