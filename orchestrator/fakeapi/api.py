@@ -1,0 +1,243 @@
+"""The Analytics Reports API app: create, status and download, behind Basic auth and companyKey.
+
+Checks run in the vendor's likely order: route, Basic credentials (401), companyKey on create (403),
+injected faults (429, 5xx), then the operation. Status and download accept the companyKey or the
+job's own analyticsAccessToken. Also serves `GET /_fake/counters` and `POST /_fake/reset` (no auth),
+which the real API does not have, for benchmarks whose fake runs in another process.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import re
+
+from aiohttp import web
+
+from .jobs import Job, new_job
+from .params import ExportRequest, parse_export_params, request_key
+from .routing import Route, parse_route
+from .state import FakeState
+from .views import PREFIX, create_result, envelope, fail, html_error, json_reply, status_result
+
+CARE_EXPORTS = frozenset(
+    {
+        "conversation",
+        "conversation_actions",
+        "conversation_history_action",
+        "author",
+        "combined",
+        "raw_agent_states",
+        "raw_expert_help",
+        "incoming_post",
+        "response",
+        "response_approval",
+        "team_performance",
+        "team_performance_interval",
+        "user",
+    }
+)
+PUBLISHING_EXPORT = re.compile(r"[a-z0-9_]+")
+"""Publishing ids are not published; any plausible one (raw_brand_post among them) is accepted."""
+
+INJECTED_FAILURE = "export failed (injected)"
+FORM = "application/x-www-form-urlencoded"
+
+
+def credentials_match(header: str, username: str, password: str) -> bool:
+    """True when an Authorization header carries exactly these Basic credentials."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        sent = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return hmac.compare_digest(sent, f"{username}:{password}".encode())
+
+
+class ApiHandlers:
+    """Request handlers over one shared `FakeState`."""
+
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        """Any request under the reports prefix: route by raw path, guard, run the operation."""
+        counters = self._state.counters
+        route = parse_route(request.raw_path)
+        if route is None:
+            counters.rejections["not_found"] += 1
+            return fail(404, "not found")
+        counters.requests[route.kind] += 1
+        allowed = ("GET", "POST") if route.kind == "create" else ("GET",)
+        if request.method not in allowed:
+            return fail(
+                405, f"method {request.method} not allowed", headers={"Allow": ", ".join(allowed)}
+            )
+        rejection = self._guard(request, route)
+        if rejection is not None:
+            return rejection
+        if route.kind == "create":
+            response = await self._create(request, route)
+        else:
+            response = self._job_operation(request, route)
+        if response.content_type == "application/json" and self._state.chance(
+            self._state.config.faults.text_plain
+        ):
+            response.content_type = "text/plain"
+        return response
+
+    def _guard(self, request: web.Request, route: Route) -> web.Response | None:
+        """401, 403 (create only; jobs check access themselves), or an injected fault."""
+        config, counters = self._state.config, self._state.counters
+        header = request.headers.get("Authorization", "")
+        if not credentials_match(header, config.username, config.password):
+            counters.rejections["unauthorized"] += 1
+            challenge = {"WWW-Authenticate": 'Basic realm="Analytics API"'}
+            return fail(401, "Full authentication is required", headers=challenge)
+        if route.kind == "create" and request.query.get("companyKey") != config.company_key:
+            counters.rejections["forbidden"] += 1
+            return fail(403, "invalid companyKey")
+        return self._inject_faults()
+
+    def _inject_faults(self) -> web.Response | None:
+        state = self._state
+        faults = state.config.faults
+        if state.chance(faults.rate_limit):
+            state.counters.rejections["rate_limited"] += 1
+            retry = {"Retry-After": str(faults.retry_after_seconds)}
+            return fail(429, "rate limit exceeded", headers=retry)
+        if state.chance(faults.server_error):
+            state.counters.rejections["server_error"] += 1
+            return html_error(state.rng.choice((500, 502, 503)))
+        return None
+
+    async def _create(self, request: web.Request, route: Route) -> web.Response:
+        state = self._state
+        config, counters = state.config, state.counters
+        if not _export_known(route):
+            counters.rejections["bad_request"] += 1
+            return fail(400, None, f"Unknown {route.source} export id '{route.export_id}'")
+        pairs = await _create_params(request)
+        export = _parse(route.export_id, pairs)
+        if pairs is None or export is None:
+            counters.rejections["bad_request"] += 1
+            return json_reply({}, status=400)  # the vendor's one documented error body
+        cap = config.max_running_per_company
+        if cap is not None and counters.running(config.company_key) >= cap:
+            counters.rejections["over_capacity"] += 1
+            return fail(429, "too many running exports", headers={"Retry-After": "1"})
+        key = request_key(route.source, route.export_id, pairs)
+        job = new_job(
+            company_key=config.company_key,
+            source=route.source,
+            request=export,
+            now=state.clock(),
+            duration=config.duration_for(route.export_id, state.rng),
+            failure_reason=self._failure_reason(route.export_id, key),
+        )
+        state.jobs.add(job)
+        counters.job_created(
+            job.company_key, key, job.ends_at, fails=job.failure_reason is not None
+        )
+        return json_reply(envelope("PASS", None, create_result(state.api_origin, job)))
+
+    def _failure_reason(self, export_id: str, key: str) -> str | None:
+        """Decide at creation whether the job fails: by export, by submit number, by chance."""
+        faults = self._state.config.faults
+        submit = self._state.counters.submits_by_request.get(key, 0) + 1
+        if export_id in faults.failing_exports or submit <= faults.fail_first_submits:
+            return INJECTED_FAILURE
+        return INJECTED_FAILURE if self._state.chance(faults.job_failure) else None
+
+    def _job_operation(self, request: web.Request, route: Route) -> web.Response:
+        """Status or download of the job the path names: 404 unknown, 403 without key or token."""
+        state = self._state
+        job = None
+        if route.run_segment is not None:
+            job = state.jobs.find(route.workflow_id, route.run_segment)
+        if job is None:
+            state.counters.rejections["not_found"] += 1
+            return fail(404, "unknown run")
+        if not self._may_access(request, job):
+            state.counters.rejections["forbidden"] += 1
+            return fail(403, "invalid companyKey or analyticsAccessToken")
+        outcome = job.outcome(state.clock())
+        if route.kind == "status":
+            return json_reply(envelope("PASS", None, status_result(state.api_origin, job, outcome)))
+        if outcome != "COMPLETED":
+            state.counters.rejections["not_ready"] += 1
+            return fail(409, "export not ready" if outcome == "RUNNING" else "export failed")
+        return self._redirect_to_storage(job)
+
+    def _may_access(self, request: web.Request, job: Job) -> bool:
+        key = request.query.get("companyKey")
+        token = request.query.get("analyticsAccessToken")
+        if key is not None and hmac.compare_digest(key.encode(), job.company_key.encode()):
+            return True
+        return token is not None and hmac.compare_digest(token.encode(), job.token.encode())
+
+    def _redirect_to_storage(self, job: Job) -> web.Response:
+        """307 to a pre-signed URL on the storage origin, already expired if the fault says so."""
+        state = self._state
+        now_ms = int(state.wall_clock() * 1000)
+        expires_ms = now_ms + int(state.config.url_ttl_seconds * 1000)
+        if state.chance(state.config.faults.expired_url):
+            expires_ms = now_ms - 1000
+            state.counters.expired_urls_issued += 1
+        signature = state.signer.sign(job.object_id, expires_ms)
+        location = (
+            f"{state.storage_origin}/bucket/{job.object_id}"
+            f"?X-Expires={expires_ms}&X-Signature={signature}"
+        )
+        state.counters.downloads_redirected += 1
+        return web.Response(status=307, headers={"Location": location})
+
+    async def counters(self, _request: web.Request) -> web.Response:
+        return json_reply(self._state.counters.snapshot())
+
+    async def reset(self, _request: web.Request) -> web.Response:
+        self._state.counters.reset()
+        return json_reply(self._state.counters.snapshot())
+
+
+def _export_known(route: Route) -> bool:
+    if route.source == "care":
+        return route.export_id in CARE_EXPORTS
+    return PUBLISHING_EXPORT.fullmatch(route.export_id) is not None
+
+
+def _parse(export_id: str, pairs: list[tuple[str, str]] | None) -> ExportRequest | None:
+    """The validated request, or None when the parameters are invalid (or unreadable)."""
+    if pairs is None:
+        return None
+    try:
+        return parse_export_params(export_id, pairs)
+    except ValueError:
+        return None
+
+
+async def _create_params(request: web.Request) -> list[tuple[str, str]] | None:
+    """Parameters other than companyKey: from the query for GET, the form body for POST."""
+    source: list[tuple[str, object]]
+    if request.method == "GET":
+        source = list(request.query.items())
+    elif request.content_type == FORM:
+        source = [(name, value) for name, value in (await request.post()).items()]
+    else:
+        return None
+    return [
+        (name, value) for name, value in source if name != "companyKey" and isinstance(value, str)
+    ]
+
+
+def build_api_app(state: FakeState) -> web.Application:
+    """The API application; its routes are wired to handlers sharing `state`."""
+    app = web.Application()
+    handlers = ApiHandlers(state)
+    app.router.add_route("*", PREFIX + "{tail:.*}", handlers.dispatch)
+    app.router.add_get("/_fake/counters", handlers.counters)
+    app.router.add_post("/_fake/reset", handlers.reset)
+    return app
