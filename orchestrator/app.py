@@ -73,7 +73,8 @@ def policies_from(settings: Settings) -> Policies:
 
 
 def new_run_id(now: datetime) -> str:
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    """Sortable by start time (to the millisecond), unique by its random suffix."""
+    return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 async def execute(settings: Settings, request: RunRequest) -> RunOutcome:

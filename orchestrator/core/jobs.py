@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 Source = Literal["care", "publishing"]
@@ -22,7 +22,11 @@ KEY_LENGTH = 16
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A half-open interval [start, end) of aware datetimes in the manifest's zone."""
+    """A half-open interval [start, end) of aware datetimes in the manifest's zone.
+
+    Python compares and subtracts datetimes that share a tzinfo by wall clock, ignoring `fold`
+    (a 23-hour DST day would measure 24 hours), so every comparison and sum here is done in UTC.
+    """
 
     start: datetime
     end: datetime
@@ -30,7 +34,7 @@ class Window:
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("window bounds must be timezone-aware")
-        if self.start >= self.end:
+        if self.start.astimezone(UTC) >= self.end.astimezone(UTC):
             raise ValueError(f"window start {self.start} is not before end {self.end}")
 
     @property
@@ -43,12 +47,12 @@ class Window:
 
     @property
     def length(self) -> timedelta:
-        return self.end - self.start
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
     def split(self) -> tuple[Window, Window]:
         """Halve by elapsed time (whole seconds), keeping the zone; the halves tile the window."""
         half = timedelta(seconds=int(self.length.total_seconds()) // 2)
-        middle = (self.start + half).astimezone(self.start.tzinfo)
+        middle = (self.start.astimezone(UTC) + half).astimezone(self.start.tzinfo)
         return Window(self.start, middle), Window(middle, self.end)
 
 

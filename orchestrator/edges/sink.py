@@ -78,6 +78,10 @@ class FileSink:
             raise
         return StoredFile(relative, size, digest.hexdigest(), counter.rows())
 
+    async def discard_partials(self, relative: PurePosixPath) -> int:
+        """Remove temporary files an earlier, killed run left for this target; returns how many."""
+        return await anyio.to_thread.run_sync(_remove_partials, self.target(relative))
+
     async def matches(self, relative: PurePosixPath, sha256: str) -> bool:
         """Whether the file at `relative` exists with exactly this content hash."""
         return await anyio.to_thread.run_sync(_has_digest, self.target(relative), sha256)
@@ -125,6 +129,15 @@ def _discard(handle: BinaryIO, temp: Path) -> None:
     with contextlib.suppress(OSError):  # the write already failed; the file is thrown away
         handle.close()
     temp.unlink(missing_ok=True)
+
+
+def _remove_partials(target: Path) -> int:
+    if not target.parent.is_dir():
+        return 0
+    stale = list(target.parent.glob(f".{target.name}.*{TEMP_SUFFIX}"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def _fsync_folder(folder: Path) -> None:

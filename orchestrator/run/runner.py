@@ -219,6 +219,8 @@ class JobRunner:
         if state.tries:
             await self._sleep(self._policies.retry.delay(state.tries, self._jitter()))
         relative = relative_path(job)
+        if not state.tries:
+            await self._sink.discard_partials(relative)
 
         async def store(chunks: AsyncIterator[bytes], size: int | None) -> StoredFile:
             return await self._sink.store(

@@ -58,7 +58,7 @@ def run(
 
 def only_report(out: Path) -> dict[str, Any]:
     reports = sorted((out / "_runs").glob("*.json"))
-    return json.loads(reports[-1].read_text())
+    return dict(json.loads(reports[-1].read_text()))
 
 
 def planned_jobs(manifest: Path) -> list[Any]:

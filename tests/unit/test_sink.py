@@ -91,3 +91,16 @@ async def test_an_unwritable_folder_is_a_clear_sink_error(tmp_path: Path) -> Non
         await sink.store(
             PurePosixPath("x/a.csv"), stream(b"x"), expected_size=None, report_format="csv"
         )
+
+
+@pytest.mark.anyio
+async def test_partials_left_by_a_killed_run_are_removed(tmp_path: Path) -> None:
+    """Temporary files of a target from an earlier run are swept; other files are left alone."""
+    sink = FileSink(tmp_path)
+    relative = PurePosixPath("x/a.csv")
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / ".a.csv.1234abcd.part").write_bytes(b"half")
+    (folder / ".b.csv.1234abcd.part").write_bytes(b"someone else's")
+    assert await sink.discard_partials(relative) == 1
+    assert [p.name for p in folder.iterdir()] == [".b.csv.1234abcd.part"]

@@ -1,0 +1,572 @@
+"""The manifest (`jobs.yaml`): read, validated and resolved into exports ready to plan.
+
+Reading takes three steps; every problem found becomes a `Problem` located at its YAML node:
+1. YAML is composed with a SafeLoader that refuses anchors and aliases (no alias bombs) and keeps
+   timestamps as text for `dates`; node marks are recorded by field path; duplicate keys refused;
+2. pydantic models (unknown keys forbidden) check the structure, types and single values;
+3. defaults are merged into each export and cross-field rules checked (names, filters, range).
+
+All problems of a step are raised together as one `ManifestError` (the CLI exits with code 2).
+Only `load_manifest` touches the disk, to read one size-capped file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, cast
+from zoneinfo import ZoneInfo, available_timezones
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic_core import ErrorDetails
+
+from orchestrator.core.dates import AbsoluteDate, DateExpr, parse_date_expr, resolve_date
+from orchestrator.core.durations import Duration, parse_duration
+from orchestrator.core.filters import FilterError, FilterSet, encode_filters
+from orchestrator.core.jobs import Method, ReportFormat, Source
+
+MAX_BYTES = 1_048_576
+MAX_NAME = 64
+FieldPath = tuple[object, ...]
+
+
+# ----------------------------------------------------------------------------- errors and results
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the manifest: where (`jobs.yaml:14:12`), which field, and what to do."""
+
+    location: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return ": ".join(part for part in (self.location, self.field, self.message) if part)
+
+
+class ManifestError(Exception):
+    """The manifest cannot be used; `problems` lists every problem, one per line in str().
+
+    Problems are kept once each, in document order (by line and column), as a reader fixes them.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = sorted(dict.fromkeys(problems), key=_position)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    """(line, column) of `name:line:column`, or (0, 0) for a problem of the whole file."""
+    match = re.search(r":(\d+):(\d+)$", problem.location)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedExport:
+    """One export with defaults applied; dates stay expressions until the run date is known."""
+
+    name: str
+    export_id: str
+    source: Source
+    format: ReportFormat
+    locale: str
+    method: Method
+    start: DateExpr
+    end: DateExpr
+    window: Duration
+    columns: tuple[str, ...]
+    filter_sets: tuple[FilterSet, ...]
+    location: str
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A validated manifest: the zone windows are cut in, and its exports in manifest order."""
+
+    timezone: ZoneInfo
+    exports: tuple[ResolvedExport, ...]
+    source_name: str = "jobs.yaml"
+
+
+# ----------------------------------------------------------------------------- single values
+
+
+def _check_pattern(pattern: str, what: str) -> PlainValidator:
+    def check(value: object) -> str:
+        if not isinstance(value, str) or not re.fullmatch(pattern, value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return PlainValidator(check)
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones() - {"localtime", "posixrules", "Factory"})
+
+
+def _check_zone(value: object) -> ZoneInfo:
+    """Only IANA names: a path or a system-only file would make runs differ between machines."""
+    if not isinstance(value, str):
+        message = f"{value!r} is not an IANA time zone such as 'America/Chicago'"
+        raise ValueError(message)  # noqa: TRY004 pydantic turns only ValueError into its errors
+    if value not in _zone_names():
+        raise ValueError(f"{value!r} is not an IANA time zone{_hint(value, _zone_names())}")
+    return ZoneInfo(value)
+
+
+def _hint(word: str, choices: Sequence[str] | frozenset[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+# ----------------------------------------------------------------------------- models
+
+
+_ExportId = Annotated[
+    str, _check_pattern(r"[A-Za-z0-9_]{1,128}", "an export id like 'conversation'")
+]
+_Locale = Annotated[
+    str, _check_pattern(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})*", "a locale like 'en_US' or 'fr'")
+]
+_Column = Annotated[str, _check_pattern(r"[^\s,]{1,200}", "a column name like 'CONVERSATION_ID'")]
+_Date = Annotated[DateExpr, PlainValidator(parse_date_expr)]
+_Name = Annotated[
+    str,
+    _check_pattern(
+        rf"[a-z0-9][a-z0-9_-]{{0,{MAX_NAME - 1}}}",
+        f"a name of 1-{MAX_NAME} lower-case letters, digits, '_' or '-' "
+        "starting with a letter or digit (names become directory names)",
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class RangeSpec(_Model):
+    start: _Date | None = None
+    end: _Date | None = None
+
+
+class ExportDefaults(_Model):
+    """Every export field but `name`; unset (None) means "inherit"."""
+
+    export_id: _ExportId | None = None
+    source: Source | None = None
+    format: ReportFormat | None = None
+    locale: _Locale | None = None
+    method: Method | None = None
+    range: RangeSpec | None = None
+    window: Annotated[Duration, PlainValidator(parse_duration)] | None = None
+    columns: list[_Column] | None = None
+    filters: list[Any] | None = None
+
+
+class ExportSpec(ExportDefaults):
+    name: _Name
+
+
+class RawManifest(_Model):
+    version: Literal[1]
+    timezone: Annotated[ZoneInfo, PlainValidator(_check_zone)] = ZoneInfo("UTC")
+    defaults: ExportDefaults = ExportDefaults()
+    exports: list[ExportSpec] = Field(min_length=1)
+
+
+_BUILT_IN: dict[str, object] = {
+    "source": "care",
+    "format": "csv",
+    "locale": "en_US",
+    "method": "GET",
+    "window": Duration(1, "d"),
+}
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def parse_manifest(
+    text: str, *, source_name: str = "jobs.yaml", max_bytes: int = MAX_BYTES
+) -> Manifest:
+    """Read, validate and resolve a manifest; all problems are raised, located, in one error."""
+    if len(text.encode("utf-8", "replace")) > max_bytes:
+        raise ManifestError([_too_big(source_name, max_bytes)])
+    data, locator = _read_yaml(text, source_name)
+    if not isinstance(data, dict):
+        message = "the manifest must be a mapping with version, timezone, defaults and exports"
+        raise ManifestError([Problem(locator.at(()), "", f"{message}, not {_show(data)}")])
+    try:
+        raw = RawManifest.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError([_translate(error, locator) for error in exc.errors()]) from None
+    return _resolve(raw, locator)
+
+
+def load_manifest(path: Path, *, max_bytes: int = MAX_BYTES) -> Manifest:
+    """Read the file (at most `max_bytes`, UTF-8) and parse it; messages name the path as given."""
+    name = str(path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        message = f"cannot read the manifest: {exc.strerror or exc}"
+        raise ManifestError([Problem(name, "", message)]) from None
+    if len(data) > max_bytes:
+        raise ManifestError([_too_big(name, max_bytes)])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError([Problem(name, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    return parse_manifest(text, source_name=name, max_bytes=max_bytes)
+
+
+def _too_big(name: str, max_bytes: int) -> Problem:
+    return Problem(name, "", f"the manifest is over {max_bytes:,} bytes; split it into several")
+
+
+# ----------------------------------------------------------------------------- YAML with locations
+
+
+class _Loader(yaml.SafeLoader):
+    """A SafeLoader that refuses anchors and aliases and leaves timestamps as text for `dates`."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases (& and *) are not supported: "
+                "write the value out, or put shared fields in defaults",
+                cast(yaml.Mark, event.start_mark),
+            )
+        return super().compose_node(parent, index)
+
+
+def _timestamp_as_text(loader: _Loader, node: yaml.ScalarNode) -> str:
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+@dataclass
+class _Locator:
+    """Where each field of the document is (value and key marks by field path)."""
+
+    name: str
+    values: dict[FieldPath, yaml.Mark] = field(default_factory=dict)
+    keys: dict[FieldPath, yaml.Mark] = field(default_factory=dict)
+
+    def record(self, node: yaml.Node, path: FieldPath, problems: list[Problem]) -> None:
+        """Walk the node tree; a key given twice is a problem (PyYAML would keep the last)."""
+        self.values[path] = node.start_mark
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.record(item, (*path, index), problems)
+        if not isinstance(node, yaml.MappingNode):
+            return
+        for key, value in node.value:
+            child = (*path, key.value) if isinstance(key, yaml.ScalarNode) else None
+            if child is not None and child in self.keys:
+                line = self.keys[child].line + 1
+                message = f"duplicate key {key.value!r} (first on line {line})"
+                problems.append(Problem(self.where(key.start_mark), _dotted(child), message))
+            elif child is not None:
+                self.keys[child] = key.start_mark
+                self.record(value, child, problems)
+
+    def where(self, mark: yaml.Mark) -> str:
+        return f"{self.name}:{mark.line + 1}:{mark.column + 1}"
+
+    def at(self, path: FieldPath, *, key: bool = False) -> str:
+        """The location of `path`, or of its nearest recorded parent (e.g. for a missing field)."""
+        if key and path in self.keys:
+            return self.where(self.keys[path])
+        for size in range(len(path), -1, -1):
+            mark = self.values.get(path[:size])
+            if mark is not None:
+                return self.where(mark)
+        return self.name
+
+    def problem(self, path: FieldPath, message: str, *, key: bool = False) -> Problem:
+        return Problem(self.at(path, key=key), _dotted(path), message)
+
+
+def _read_yaml(text: str, name: str) -> tuple[object, _Locator]:
+    """The document's data and locations; YAML errors become located problems."""
+    locator = _Locator(name)
+    try:
+        return _compose(text, locator), locator
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = "; ".join(part for part in (exc.context, exc.problem) if part)
+        where = locator.where(mark) if mark is not None else name
+        raise ManifestError([Problem(where, "", f"not valid YAML: {message}")]) from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        message = " ".join(str(exc).split())  # one problem, one line
+        raise ManifestError([Problem(name, "", f"not valid YAML: {message}")]) from None
+    except RecursionError:
+        raise ManifestError([Problem(name, "", "the YAML is nested too deeply")]) from None
+
+
+def _compose(text: str, locator: _Locator) -> object:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            message = "the manifest is empty: start with 'version: 1' and list the exports"
+            raise ManifestError([Problem(locator.name, "", message)])
+        problems: list[Problem] = []
+        locator.record(node, (), problems)
+        if problems:
+            raise ManifestError(problems)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _dotted(path: FieldPath) -> str:
+    """`exports[1].window` from ("exports", 1, "window")."""
+    text = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        elif isinstance(part, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{part!r}]"
+    return text
+
+
+def _show(value: object) -> str:
+    kind = {dict: "a mapping", list: "a list", type(None): "nothing (null)"}.get(type(value))
+    if kind is not None:
+        return kind
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ----------------------------------------------------------------------------- pydantic errors
+
+_MESSAGES = {
+    "model_type": "must be a mapping of keys to values",
+    "dict_type": "must be a mapping of keys to values",
+    "list_type": "must be a list",
+    "string_type": "must be text",
+}
+_REQUIRED: dict[FieldPath, str] = {
+    ("version",): "is required: start the manifest with 'version: 1'",
+    ("exports",): "is required: list the exports to run",
+}
+
+
+def _translate(error: ErrorDetails, locator: _Locator) -> Problem:
+    """A pydantic error as a located problem, in words that say what to write instead."""
+    path = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return locator.problem(path, _unknown_key(path), key=True)
+    if kind == "missing":
+        message = _REQUIRED.get(path, "is required")
+    elif kind == "value_error":
+        message = str(error.get("ctx", {}).get("error", error["msg"]))
+    elif kind == "literal_error":
+        message = f"must be {error.get('ctx', {}).get('expected')}, not {_show(error['input'])}"
+    elif kind == "too_short":
+        message = "must not be empty"
+    elif kind in _MESSAGES:
+        message = f"{_MESSAGES[kind]}, not {_show(error['input'])}"
+    else:
+        message = f"{error['msg']} (got {_show(error['input'])})"
+    return locator.problem(path, message)
+
+
+def _unknown_key(path: FieldPath) -> str:
+    key, allowed = path[-1], _allowed_keys(path[:-1])
+    hint = _hint(str(key), allowed)
+    if hint or not allowed:
+        return f"unknown key {key!r}{hint}"
+    return f"unknown key {key!r} (expected one of: {', '.join(allowed)})"
+
+
+def _allowed_keys(parent: FieldPath) -> list[str]:
+    model: type[BaseModel] | None = None
+    if parent == ():
+        model = RawManifest
+    elif parent == ("defaults",):
+        model = ExportDefaults
+    elif len(parent) == 2 and parent[0] == "exports":
+        model = ExportSpec
+    elif parent and parent[-1] == "range":
+        model = RangeSpec
+    return sorted(model.model_fields) if model is not None else []
+
+
+# ----------------------------------------------------------------------------- resolution
+
+_ANY_DAY = date(2000, 1, 1)
+"""Absolute dates do not depend on the run date; any will do to check them early."""
+
+
+@dataclass
+class _Merge:
+    """One export's fields with defaults applied, remembering where each value came from."""
+
+    spec: ExportSpec
+    defaults: ExportDefaults
+    path: FieldPath
+    locator: _Locator
+    problems: list[Problem]
+
+    def pick(self, name: str) -> tuple[Any, FieldPath]:
+        """The export's own value, else the default, else the built-in one; and its owner's path."""
+        own = getattr(self.spec, name)
+        if own is not None:
+            return own, self.path
+        inherited = getattr(self.defaults, name)
+        if inherited is not None:
+            return inherited, ("defaults",)
+        return _BUILT_IN.get(name), self.path
+
+    def bound(self, name: str) -> tuple[DateExpr | None, FieldPath]:
+        """range.start or range.end, merged one at a time so an export may override just one."""
+        for owner, origin in ((self.spec.range, self.path), (self.defaults.range, ("defaults",))):
+            value: DateExpr | None = getattr(owner, name) if owner is not None else None
+            if value is not None:
+                return value, (*origin, "range", name)
+        self.report(
+            (*self.path, "range", name), f"is required: set range.{name} here or in defaults"
+        )
+        return None, ()
+
+    def report(self, path: FieldPath, message: str) -> None:
+        self.problems.append(self.locator.problem(path, message))
+
+
+def _resolve(raw: RawManifest, locator: _Locator) -> Manifest:
+    """Merge defaults into each export and check what spans fields; raise every problem at once."""
+    problems: list[Problem] = []
+    exports: list[ResolvedExport] = []
+    first_index: dict[str, int] = {}
+    for index, spec in enumerate(raw.exports):
+        path = ("exports", index)
+        if spec.name in first_index:
+            first = locator.at(("exports", first_index[spec.name], "name"))
+            message = f"duplicate export name {spec.name!r} (first at {first}): make names unique"
+            problems.append(locator.problem((*path, "name"), message))
+        first_index.setdefault(spec.name, index)
+        merge = _Merge(spec, raw.defaults, path, locator, problems)
+        export = _resolve_export(merge, raw.timezone)
+        if export is not None:
+            exports.append(export)
+    if problems:
+        raise ManifestError(problems)
+    return Manifest(raw.timezone, tuple(exports), locator.name)
+
+
+def _resolve_export(merge: _Merge, zone: ZoneInfo) -> ResolvedExport | None:
+    before = len(merge.problems)
+    export_id, _ = merge.pick("export_id")
+    if export_id is None:
+        merge.report((*merge.path, "export_id"), "is required: set it here or in defaults")
+    start, start_at = merge.bound("start")
+    end, end_at = merge.bound("end")
+    _check_range(merge, zone, (start, start_at), (end, end_at))
+    columns = _columns(merge)
+    filter_sets = _filter_sets(merge)
+    if len(merge.problems) > before or start is None or end is None:
+        return None
+    return ResolvedExport(
+        name=merge.spec.name,
+        export_id=export_id,
+        source=merge.pick("source")[0],
+        format=merge.pick("format")[0],
+        locale=merge.pick("locale")[0],
+        method=merge.pick("method")[0],
+        start=start,
+        end=end,
+        window=merge.pick("window")[0],
+        columns=columns,
+        filter_sets=filter_sets,
+        location=merge.locator.at(merge.path),
+        field=_dotted(merge.path),
+    )
+
+
+def _check_range(
+    merge: _Merge,
+    zone: ZoneInfo,
+    start: tuple[DateExpr | None, FieldPath],
+    end: tuple[DateExpr | None, FieldPath],
+) -> None:
+    """Absolute bounds are checked now (resolvable, end after start); the others when planning."""
+    instants = []
+    for expr, at in (start, end):
+        if not isinstance(expr, AbsoluteDate):
+            continue
+        try:
+            instants.append(resolve_date(expr, as_of=_ANY_DAY, zone=zone).timestamp())
+        except ValueError as exc:
+            merge.report(at, str(exc))
+    if len(instants) == 2 and instants[1] <= instants[0]:
+        message = f"end {end[0]} is not after start {start[0]}: the range is [start, end)"
+        merge.report(end[1], message)
+
+
+def _columns(merge: _Merge) -> tuple[str, ...]:
+    columns, owner = merge.pick("columns")
+    seen: set[str] = set()
+    for index, column in enumerate(columns or ()):
+        if column in seen:
+            merge.report((*owner, "columns", index), f"column {column!r} is listed twice")
+        seen.add(column)
+    return tuple(columns or ())
+
+
+def _filter_sets(merge: _Merge) -> tuple[FilterSet, ...]:
+    """One filter set per entry; none given means one job without filters."""
+    entries, owner = merge.pick("filters")
+    if entries is None:
+        return (FilterSet(),)
+    if not entries:
+        merge.report((*owner, "filters"), "is empty: omit filters for one job without filters")
+    sets: dict[int, FilterSet] = {}
+    for index, entry in enumerate(entries):
+        at = (*owner, "filters", index)
+        try:
+            encoded = encode_filters(entry)
+        except FilterError as exc:
+            merge.report(at if exc.param is None else (*at, exc.param), str(exc))
+            continue
+        _check_distinct(merge, at, encoded, sets)
+        sets[index] = encoded
+    return tuple(sets.values())
+
+
+def _check_distinct(
+    merge: _Merge, at: FieldPath, encoded: FilterSet, earlier: dict[int, FilterSet]
+) -> None:
+    """Equal parameters would give equal job keys; equal labels would give equal file names."""
+    for index, other in earlier.items():
+        if other.params == encoded.params:
+            message = (
+                f"duplicate filter set: it sends the same parameters as filters[{index}] "
+                "(a label does not change the request)"
+            )
+            merge.report(at, message)
+        elif encoded.label is not None and other.label == encoded.label:
+            message = (
+                f"duplicate label {encoded.label!r} (also filters[{index}]): files would collide"
+            )
+            merge.report((*at, "label"), message)
