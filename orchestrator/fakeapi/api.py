@@ -136,7 +136,7 @@ class ApiHandlers:
             request=export,
             now=state.clock(),
             duration=config.duration_for(route.export_id, state.rng),
-            failure_reason=self._failure_reason(route.export_id, key),
+            failure_reason=self._failure_reason(export, key),
         )
         state.jobs.add(job)
         counters.job_created(
@@ -144,12 +144,15 @@ class ApiHandlers:
         )
         return json_reply(envelope("PASS", None, create_result(state.api_origin, job)))
 
-    def _failure_reason(self, export_id: str, key: str) -> str | None:
-        """Decide at creation whether the job fails: by export, by submit number, by chance."""
+    def _failure_reason(self, export: ExportRequest, key: str) -> str | None:
+        """Decide at creation whether the job fails: by export, window, submit number, chance."""
         faults = self._state.config.faults
         submit = self._state.counters.submits_by_request.get(key, 0) + 1
-        if export_id in faults.failing_exports or submit <= faults.fail_first_submits:
+        if export.export_id in faults.failing_exports or submit <= faults.fail_first_submits:
             return INJECTED_FAILURE
+        too_long = faults.max_window_seconds
+        if too_long is not None and export.end_ms - export.start_ms > too_long * 1000:
+            return "export too large: window exceeds the server's limit"
         return INJECTED_FAILURE if self._state.chance(faults.job_failure) else None
 
     def _job_operation(self, request: web.Request, route: Route) -> web.Response:

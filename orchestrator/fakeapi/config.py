@@ -59,6 +59,8 @@ class Faults:
     """The first N jobs created for each distinct request end FAILED (then they succeed)."""
     failing_exports: frozenset[str] = frozenset()
     """Export ids whose jobs always end FAILED."""
+    max_window_seconds: float | None = None
+    """Jobs whose window is longer than this always end FAILED, as big exports do on the real API."""
 
     def __post_init__(self) -> None:
         for name in _PROBABILITIES:

@@ -383,3 +383,21 @@ async def test_public_url_replaces_the_bound_origin_in_urls() -> None:
             )
             assert status == 200
             assert body["result"]["statusUrl"].startswith("http://fake.invalid:9999/api/public/")
+
+
+@pytest.mark.anyio
+async def test_windows_over_the_size_limit_always_fail() -> None:
+    """With max_window_seconds, a longer window ends FAILED and a short enough one completes."""
+    clock = ManualClock()
+    config = FakeConfig(job_duration=1.0, faults=Faults(max_window_seconds=6 * 3600))
+    day = [("startTime", "1704067200000"), ("endTime", "1704153600000")]
+    quarter = [("startTime", "1704067200000"), ("endTime", "1704088800000")]
+    with anyio.fail_after(5):
+        async with FakeApi(config, clock=clock) as fake, aiohttp.ClientSession() as session:
+            long_job = await create_job(session, fake, params=day)
+            short_job = await create_job(session, fake, params=quarter)
+            clock.advance(2.0)
+            _, long_status, _ = await send(session, "GET", long_job["statusUrl"])
+            _, short_status, _ = await send(session, "GET", short_job["statusUrl"])
+    assert long_status["result"][0]["result"]["detail"] == "FAILED"
+    assert short_status["result"]["result"]["detail"] == "COMPLETED"
