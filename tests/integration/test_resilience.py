@@ -172,3 +172,21 @@ def test_sigterm_stops_cleanly_and_the_rerun_finishes(tmp_path: Path) -> None:
         jobs = planned(manifest)
         assert_tree_matches(out, jobs, latest_report(out), config)
         assert_never_resubmitted(jobs, fake, out)
+
+
+def test_sigterm_lets_a_download_in_progress_finish(tmp_path: Path) -> None:
+    """A SIGTERM that arrives mid-download lets the file complete within the grace period."""
+    manifest, out = manifest_for(tmp_path, 1, exports=("conversation",)), tmp_path / "out"
+    manifest.write_text(manifest.read_text().replace("      - {label: team-3, teamIds: [3]}\n", ""))
+    config = FakeConfig(job_duration=0.01, rows_per_day=150_000)
+    with fake_in_thread(config) as fake:
+        process = cli(manifest, fake, out, ORCHESTRATOR_GRACE_SECONDS="30")
+        deadline = time.monotonic() + 30
+        while not list(out.rglob("*.part")):
+            assert time.monotonic() < deadline, "no download started"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 143
+    report = latest_report(out)
+    assert [entry["status"] for entry in report["jobs"]] == ["downloaded"]
+    assert_tree_matches(out, planned(manifest), report, config)
