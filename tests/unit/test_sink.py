@@ -104,3 +104,24 @@ async def test_partials_left_by_a_killed_run_are_removed(tmp_path: Path) -> None
     (folder / ".b.csv.1234abcd.part").write_bytes(b"someone else's")
     assert await sink.discard_partials(relative) == 1
     assert [p.name for p in folder.iterdir()] == [".b.csv.1234abcd.part"]
+
+
+@pytest.mark.anyio
+async def test_a_full_disk_is_a_clear_error_and_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC mid-file raises a SinkError saying so; the earlier file and the folder stay clean."""
+    import errno
+
+    from orchestrator.edges import sink as sink_module
+
+    sink = FileSink(tmp_path)
+    relative = PurePosixPath("x/a.csv")
+    await sink.store(relative, stream(b"old\n"), expected_size=None, report_format="csv")
+
+    def full(handle: object, chunk: bytes, temp: Path) -> None:
+        raise sink_module._sink_error(OSError(errno.ENOSPC, "No space left on device"), temp)
+
+    monkeypatch.setattr(sink_module, "_write", full)
+    with pytest.raises(SinkError, match="no space left"):
+        await sink.store(relative, stream(b"new\n"), expected_size=None, report_format="csv")
+    assert (tmp_path / relative).read_bytes() == b"old\n"
+    assert leftovers(tmp_path) == [tmp_path / relative]
