@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import secrets
 import signal
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,6 +88,8 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
         company_key=company_key,
         care_path=settings.care_path,
         publishing_path=settings.publishing_path,
+        allowed_origins=frozenset(URL(origin) for origin in settings.allowed_origins),
+        allow_insecure_http=settings.allow_insecure_http,
     )
     started = datetime.now(UTC)
     run_id = new_run_id(started)
@@ -125,8 +128,9 @@ async def _run_jobs(
     connections = settings.max_in_flight + settings.max_downloads + 4
     rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
     stopped_by: list[ExitCode] = []
+    tls = ssl.create_default_context(cafile=settings.ca_bundle)
     async with aiohttp.ClientSession(
-        timeout=timeout, connector=aiohttp.TCPConnector(limit=connections)
+        timeout=timeout, connector=aiohttp.TCPConnector(limit=connections, ssl=tls)
     ) as session:
         client = ReportsClient(
             session,

@@ -1,20 +1,32 @@
 """Run configuration: environment (`ORCHESTRATOR_*`), `.env`, mounted secret files, CLI flags.
 
-Precedence, highest first: command-line flags, environment variables, the `.env` file, secret files
-in `secrets_dir`, built-in defaults.
+Precedence, highest first: command-line flags, environment variables, the `.env` file, secret files,
+built-in defaults. Secret files live in `ORCHESTRATOR_SECRETS_DIR` (default
+`/run/secrets/orchestrator` when it exists), one file per setting, named with or without the prefix
+(`password` or `ORCHESTRATOR_PASSWORD`), as a Kubernetes secret mounted as a folder provides them.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 from yarl import URL
+
+from orchestrator.core.origins import secure_enough
 
 ENV_PREFIX = "ORCHESTRATOR_"
 DEFAULT_SECRETS_DIR = Path("/run/secrets/orchestrator")
+SECRET_FIELDS = ("username", "password", "company_key")
 
 
 class SettingsError(Exception):
@@ -28,11 +40,17 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_file=".env",
         extra="ignore",
-        secrets_dir=DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None,
         hide_input_in_errors=True,
     )
 
+    allow_insecure_http: bool = False
+    """Allow plain http:// to a host other than loopback (credentials would cross in clear text)."""
     base_url: str = "https://analytics-api.app.lithium.com"
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Origins besides the API's that may receive credentials in a server-given URL."""
+    ca_bundle: Path | None = None
+    secrets_dir: Path | None = None
+    max_jobs: int = Field(default=100_000, gt=0)
     username: SecretStr | None = None
     password: SecretStr | None = None
     company_key: SecretStr | None = None
@@ -62,13 +80,51 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags, environment, `.env`, then secret files named with or without the prefix."""
+        sources = [init_settings, env_settings, dotenv_settings]
+        folder = _secrets_folder()
+        if folder is not None:
+            for prefix in (ENV_PREFIX, ""):
+                sources.append(
+                    SecretsSettingsSource(settings_cls, secrets_dir=folder, env_prefix=prefix)
+                )
+        return tuple(sources)
+
     @field_validator("base_url")
     @classmethod
-    def _absolute_http_url(cls, value: str) -> str:
-        url = URL(value)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"{value!r} is not an http(s) URL with a host")
+    def _absolute_http_url(cls, value: str, info: ValidationInfo) -> str:
+        url = _http_origin(value)
+        if not info.data.get("allow_insecure_http") and not secure_enough(url):
+            raise ValueError(
+                f"{value!r} is plain http to a host other than loopback: use https, or set "
+                f"{ENV_PREFIX}ALLOW_INSECURE_HTTP=true"
+            )
         return str(url.origin()) + url.path.rstrip("/")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item for item in value.replace(",", " ").split() if item]
+        if isinstance(value, list | tuple):
+            return tuple(str(_http_origin(str(item)).origin()) for item in value)
+        return value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file of CA certificates")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -79,7 +135,7 @@ class Settings(BaseSettings):
         """Username, password and company key, or a SettingsError naming what is missing."""
         missing = [
             f"{ENV_PREFIX}{name.upper()}"
-            for name in ("username", "password", "company_key")
+            for name in SECRET_FIELDS
             if not _present(getattr(self, name))
         ]
         if missing:
@@ -98,6 +154,24 @@ class Settings(BaseSettings):
         """The secrets this configuration holds, for the redaction of logs and messages."""
         secrets = (self.username, self.password, self.company_key)
         return [s.get_secret_value() for s in secrets if s is not None and _present(s)]
+
+
+def _http_origin(text: str) -> URL:
+    try:
+        url = URL(text)
+    except (ValueError, TypeError):
+        url = URL()
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"{text!r} is not an http(s) URL with a host")
+    return url
+
+
+def _secrets_folder() -> Path | None:
+    """The secret-files folder: $ORCHESTRATOR_SECRETS_DIR, else the default when it exists."""
+    named = os.environ.get(f"{ENV_PREFIX}SECRETS_DIR")
+    if named:
+        return Path(named) if Path(named).is_dir() else None
+    return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
 
 
 def _present(secret: SecretStr | None) -> bool:
@@ -122,5 +196,5 @@ def _describe(error: ValidationError, from_flags: set[str]) -> str:
             if field in from_flags
             else f"{ENV_PREFIX}{field.upper()}"
         )
-        lines.append(f"{where}: {problem['msg']}")
+        lines.append(f"{where}: {problem['msg'].removeprefix('Value error, ')}")
     return "invalid settings:\n  " + "\n  ".join(lines)

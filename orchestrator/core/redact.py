@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import quote
 
 MASK = "***"
 
@@ -13,6 +14,23 @@ _SECRET_QUERY = re.compile(
 )
 _USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s\"'<>]+@")
 _AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer)?\s*[^\s\"',}]+")
+
+
+SEALED = "REDACTED"
+_URL_SECRET = re.compile(r"([?&](?:companyKey|analyticsAccessToken)=)[^&#]*")
+
+
+def seal_url(url: str) -> str:
+    """A server URL fit to store: its companyKey or access-token value replaced by a marker."""
+    return _URL_SECRET.sub(rf"\g<1>{SEALED}", url)
+
+
+def unseal_url(url: str, company_key: str) -> str:
+    """A sealed URL made usable again with the company key, which the API accepts in place of a
+    job's access token; everything else in the URL stays byte for byte as the server sent it."""
+    key = quote(company_key, safe="")
+    url = url.replace(f"companyKey={SEALED}", f"companyKey={key}")
+    return url.replace(f"analyticsAccessToken={SEALED}", f"companyKey={key}")
 
 
 def sanitize(text: str, secrets: Iterable[str] = ()) -> str:

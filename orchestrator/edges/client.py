@@ -30,7 +30,8 @@ from orchestrator.core.envelope import (
     unwrap,
 )
 from orchestrator.core.jobs import Job
-from orchestrator.core.redact import excerpt, sanitize
+from orchestrator.core.origins import secure_enough
+from orchestrator.core.redact import excerpt, sanitize, seal_url, unseal_url
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.errors import (
     BadResponse,
@@ -64,6 +65,9 @@ class ApiAccess:
     company_key: str
     care_path: str = "/api/public/reports/report/{export_id}"
     publishing_path: str = "/api/public/reports/report/marketing/{export_id}"
+    allowed_origins: frozenset[URL] = frozenset()
+    """Origins besides `base_url`'s that server-given URLs may point at (with our credentials)."""
+    allow_insecure_http: bool = False
 
     def __repr__(self) -> str:
         return f"ApiAccess(base_url={str(self.base_url)!r}, username=***)"
@@ -71,6 +75,14 @@ class ApiAccess:
     @property
     def secrets(self) -> tuple[str, str, str]:
         return (self.username, self.password, self.company_key)
+
+    def may_receive_credentials(self, url: URL) -> bool:
+        origin = url.origin()
+        return origin == self.base_url.origin() or origin in self.allowed_origins
+
+    def may_fetch(self, url: URL) -> bool:
+        """Whether a URL may be fetched at all: https, or http only to loopback or by opt-in."""
+        return self.allow_insecure_http or secure_enough(url)
 
     def create_url(self, job: Job) -> URL:
         template = self.care_path if job.source == "care" else self.publishing_path
@@ -146,20 +158,34 @@ class ReportsClient:
         location = url.join(URL(answer.headers["Location"], encoded=True))
         return await self._fetch_object(location, consume)
 
+    def sealed(self, url: str) -> str:
+        """`url` without its secrets, for the journal."""
+        return seal_url(url)
+
+    def unsealed(self, url: str) -> str:
+        """A URL from the journal, usable again."""
+        return unseal_url(url, self._access.company_key)
+
     def _server_url(self, text: str) -> URL:
         """A URL the server returned, kept byte for byte, and only if it is on the API's origin."""
         url = URL(text, encoded=True)
         if not url.is_absolute():
             url = self._access.base_url.join(url)
-        if url.origin() != self._access.base_url.origin():
+        if not self._access.may_receive_credentials(url):
             raise OriginRefused(
                 f"the server sent a URL on another origin ({url.origin()}); credentials go only to "
-                f"{self._access.base_url.origin()}"
+                f"{self._access.base_url.origin()} (add an origin to ORCHESTRATOR_ALLOWED_ORIGINS "
+                "to trust it)"
             )
         return url
 
     async def _fetch_object(self, url: URL, consume: Consume[T]) -> T:
         """GET a pre-signed object URL with no credentials at all, streaming the body."""
+        if not self._access.may_fetch(url):
+            raise OriginRefused(
+                f"the download redirects to plain http on {url.host}; refusing (set "
+                "ORCHESTRATOR_ALLOW_INSECURE_HTTP=true to allow it)"
+            )
         headers = {"Accept-Encoding": "identity"}
         try:
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
@@ -267,8 +293,11 @@ class ReportsClient:
         )
         if answer.status in (404, 410):
             raise RunUnknown(message, status=answer.status)
-        if answer.status not in _REDIRECTS:
-            raise BadResponse(message, status=answer.status)
+        if answer.status in _REDIRECTS and kind == "download":
+            return
+        if answer.status in _REDIRECTS:
+            message += " (a redirect: not followed, credentials stay with the API)"
+        raise BadResponse(message, status=answer.status)
 
     def _safe(self, url: URL) -> str:
         return sanitize(str(url), self._access.secrets)

@@ -46,7 +46,6 @@ CREATE TABLE IF NOT EXISTS jobs (
     workflow_id  TEXT,
     run_id       TEXT,
     status_url   TEXT,
-    download_url TEXT,
     path         TEXT,
     bytes        INTEGER,
     rows         INTEGER,
@@ -85,7 +84,7 @@ class JobRecord:
     workflow_id: str | None = None
     run_id: str | None = None
     status_url: str | None = None
-    download_url: str | None = None
+    """As the server gave it, with the companyKey or access-token value sealed (see redact)."""
     path: str | None = None
     bytes: int | None = None
     rows: int | None = None

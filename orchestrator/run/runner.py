@@ -8,7 +8,7 @@ it means the whole run must stop.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
 
 import anyio
@@ -107,7 +107,7 @@ class JobRunner:
         if reused is not None:
             _log.info("orchestrator.job_reused", path=reused.path)
             return [reused]
-        start = _resume_state(job, record)
+        start = _resume_state(job, record, self._client.unsealed)
         final = await self._drive(job, start)
         return await self._finish(
             job, final, uncertain=isinstance(start, Submit) and start.uncertain
@@ -183,7 +183,6 @@ class JobRunner:
             workflow_id=None,
             run_id=None,
             status_url=None,
-            download_url=None,
             error=None,
         )
         try:
@@ -195,7 +194,7 @@ class JobRunner:
             "submitted",
             workflow_id=ids.workflow_id,
             run_id=ids.run_id,
-            status_url=ids.status_url,
+            status_url=self._client.sealed(ids.status_url),
         )
         return submitted(state, ids)
 
@@ -212,7 +211,7 @@ class JobRunner:
             return Failed(state.attempts, str(error), state.ids)
         next_state = after_status(state, report, job.window, self._policies.resubmit)
         if isinstance(next_state, Fetch):
-            await self._record(job, "ready", download_url=next_state.download_url)
+            await self._record(job, "ready")
         return next_state
 
     async def _fetch(self, job: Job, state: Fetch) -> State:
@@ -315,17 +314,19 @@ class JobRunner:
         )
 
 
-def _resume_state(job: Job, record: JobRecord | None) -> State:
-    """Where a job starts, given what an earlier run journaled about it."""
+def _resume_state(job: Job, record: JobRecord | None, unseal: Callable[[str], str]) -> State:
+    """Where a job starts, given what an earlier run journaled about it.
+
+    A ready export is polled once more rather than fetched: the download URL carries a per-job
+    token, which the journal does not keep, and the poll hands out a fresh one.
+    """
     if record is None:
         return Submit()
     ids = _ids(record)
     if record.state == "submitting":
         return Submit(uncertain=True)
-    if record.state == "submitted" and ids:
-        return Poll(record.attempts, ids)
-    if record.state == "ready" and ids and record.download_url:
-        return Fetch(record.attempts, ids, record.download_url)
+    if record.state in ("submitted", "ready") and ids:
+        return Poll(record.attempts, replace(ids, status_url=unseal(ids.status_url)))
     if record.state == "split":
         return SplitUp(
             record.attempts, record.error or "split in an earlier run", job.window.split()

@@ -107,7 +107,9 @@ async def test_partials_left_by_a_killed_run_are_removed(tmp_path: Path) -> None
 
 
 @pytest.mark.anyio
-async def test_a_full_disk_is_a_clear_error_and_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_full_disk_is_a_clear_error_and_leaves_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ENOSPC mid-file raises a SinkError saying so; the earlier file and the folder stay clean."""
     import errno
 
