@@ -25,10 +25,11 @@ from orchestrator.edges.logs import configure_logging
 from orchestrator.errors import UsageError
 from orchestrator.exit_codes import ExitCode
 from orchestrator.run.summary import describe_outcome
-from orchestrator.settings import Settings, SettingsError, load_settings
+from orchestrator.settings import SECRET_FIELDS, Settings, SettingsError, load_settings
 from orchestrator.status import describe_journal
 
 DEFAULT_MANIFEST = Path("jobs.yaml")
+DEFAULT_MAX_JOBS = 100_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     _manifest_arguments(validate)
     validate.set_defaults(command=command_validate)
 
+    config = commands.add_parser("config", help="check the settings and print them, secrets masked")
+    _settings_arguments(config)
+    config.set_defaults(command=command_config)
+
     status = commands.add_parser("status", help="what the journal knows about past runs")
     status.add_argument("--out", type=Path, help="output folder (default: $ORCHESTRATOR_OUT)")
     status.add_argument("--journal", type=Path, help="journal file (default: <out>/.orchestrator)")
@@ -83,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _manifest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "manifest", nargs="?", type=Path, default=DEFAULT_MANIFEST, help="default: ./jobs.yaml"
+    )
+    parser.add_argument(
+        "--max-jobs",
+        type=int,
+        help="refuse manifests that plan more jobs ($ORCHESTRATOR_MAX_JOBS, 100000)",
     )
     parser.add_argument(
         "--as-of",
@@ -106,6 +116,7 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 _SETTINGS_FLAGS = (
+    "max_jobs",
     "out",
     "journal",
     "base_url",
@@ -131,7 +142,9 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
 
 
-def planned(arguments: argparse.Namespace) -> tuple[Manifest, Plan, date]:
+def planned(
+    arguments: argparse.Namespace, max_jobs: int | None = None
+) -> tuple[Manifest, Plan, date]:
     """Load the manifest, resolve the run date in its zone and expand it; warnings go to stderr."""
     path: Path = arguments.manifest
     if not path.is_file():
@@ -140,7 +153,10 @@ def planned(arguments: argparse.Namespace) -> tuple[Manifest, Plan, date]:
         )
     manifest = load_manifest(path)
     as_of = arguments.as_of or datetime.now(manifest.timezone).date()
-    expanded = plan(manifest, as_of=as_of)
+    ceiling = max_jobs or arguments.max_jobs or DEFAULT_MAX_JOBS
+    if ceiling <= 0:
+        raise UsageError(f"--max-jobs must be a positive number, not {ceiling}")
+    expanded = plan(manifest, as_of=as_of, max_jobs=ceiling)
     for warning in expanded.warnings:
         _say(f"warning: {warning}")
     return manifest, expanded, as_of
@@ -191,7 +207,7 @@ def command_plan(arguments: argparse.Namespace) -> ExitCode:
 def command_run(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
     settings.credentials()
-    _, expanded, as_of = planned(arguments)
+    _, expanded, as_of = planned(arguments, settings.max_jobs)
     return run_plan(
         settings, expanded, manifest=str(arguments.manifest), as_of=as_of, force=arguments.force
     )
@@ -210,6 +226,19 @@ def run_plan(
     outcome = anyio.run(execute, settings, request)
     print(describe_outcome(outcome, settings.out))
     return outcome.exit_code
+
+
+def command_config(arguments: argparse.Namespace) -> ExitCode:
+    settings = settings_from(arguments)
+    shown = settings.model_dump(mode="json")
+    for name in SECRET_FIELDS:
+        shown[name] = "***" if shown[name] else None
+    print(json.dumps(shown, indent=2))
+    try:
+        settings.credentials()
+    except SettingsError as error:
+        _say(f"warning: {error} (needed by `run`)")
+    return ExitCode.OK
 
 
 def command_status(arguments: argparse.Namespace) -> ExitCode:
