@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrator.core.jobs import Job, Window
 from orchestrator.fakeapi import FakeApi, FakeConfig, expected_file
+
+T = TypeVar("T")
 
 FAST_SETTINGS: dict[str, str] = {
     "ORCHESTRATOR_POLL_FIRST_SECONDS": "0.02",
@@ -49,32 +51,39 @@ class RunningFake:
 
 
 @contextmanager
-def fake_in_thread(config: FakeConfig, **options: Any) -> Iterator[RunningFake]:
-    """Serve the fake from a thread with its own event loop until the block ends."""
+def in_thread(factory: Callable[[], AbstractAsyncContextManager[T]]) -> Iterator[T]:
+    """Enter an async context manager (a server) in a thread with its own event loop, and keep
+    it there until the block ends; for tests that drive the CLI, which runs its own loop."""
     ready = threading.Event()
     holder: dict[str, Any] = {}
 
     async def serve() -> None:
         stop = asyncio.Event()
-        holder["stop"] = stop
-        holder["loop"] = asyncio.get_running_loop()
+        holder["stop"], holder["loop"] = stop, asyncio.get_running_loop()
         try:
-            async with FakeApi(config, **options) as fake:
-                holder["fake"] = fake
+            async with factory() as served:
+                holder["served"] = served
                 ready.set()
                 await stop.wait()
         finally:
             ready.set()
 
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="fake-api", daemon=True)
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), name="server", daemon=True)
     thread.start()
-    if not ready.wait(10) or "fake" not in holder:
-        raise RuntimeError("the fake API did not start")
+    if not ready.wait(10) or "served" not in holder:
+        raise RuntimeError("the server did not start")
     try:
-        yield RunningFake(holder["fake"])
+        yield holder["served"]
     finally:
         holder["loop"].call_soon_threadsafe(holder["stop"].set)
         thread.join(10)
+
+
+@contextmanager
+def fake_in_thread(config: FakeConfig, **options: Any) -> Iterator[RunningFake]:
+    """Serve the fake from a thread until the block ends."""
+    with in_thread(lambda: FakeApi(config, **options)) as fake:
+        yield RunningFake(fake)
 
 
 def expected_bytes(job: Job, config: FakeConfig) -> bytes:
