@@ -32,7 +32,7 @@ from orchestrator.exit_codes import ExitCode
 from orchestrator.run.results import JobResult
 from orchestrator.run.runner import JobRunner, Policies
 from orchestrator.run.scheduler import Scheduler
-from orchestrator.settings import Settings
+from orchestrator.settings import ENV_PREFIX, Settings, SettingsError
 
 _log = structlog.get_logger("orchestrator.run")
 
@@ -73,6 +73,16 @@ def policies_from(settings: Settings) -> Policies:
     )
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificates are always verified: against the system's CAs, or the configured bundle."""
+    try:
+        return ssl.create_default_context(cafile=settings.ca_bundle)
+    except (ssl.SSLError, OSError) as error:
+        raise SettingsError(
+            f"{ENV_PREFIX}CA_BUNDLE: cannot load CA certificates from {settings.ca_bundle}: {error}"
+        ) from None
+
+
 def new_run_id(now: datetime) -> str:
     """Sortable by start time (to the millisecond), unique by its random suffix."""
     return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
@@ -91,6 +101,7 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
         allowed_origins=frozenset(URL(origin) for origin in settings.allowed_origins),
         allow_insecure_http=settings.allow_insecure_http,
     )
+    tls_context(settings)  # a broken CA bundle is a settings error, found before any work
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     journal = Journal(settings.journal_path())
@@ -111,6 +122,7 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
         exit_code=code,
         manifest=request.manifest,
         as_of=request.as_of,
+        secrets=access.secrets,
     )
     _log.info(
         "orchestrator.run_finished", exit_code=int(code), report=str(report), **totals(results)
@@ -128,7 +140,7 @@ async def _run_jobs(
     connections = settings.max_in_flight + settings.max_downloads + 4
     rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
     stopped_by: list[ExitCode] = []
-    tls = ssl.create_default_context(cafile=settings.ca_bundle)
+    tls = tls_context(settings)
     async with aiohttp.ClientSession(
         timeout=timeout, connector=aiohttp.TCPConnector(limit=connections, ssl=tls)
     ) as session:

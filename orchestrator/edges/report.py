@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.core.layout import RUNS_FOLDER
+from orchestrator.core.redact import sanitize
 from orchestrator.run.results import JobResult
 
 REPORT_MODE = 0o640
 
 
-def job_entry(result: JobResult) -> dict[str, Any]:
+def job_entry(result: JobResult, secrets: Sequence[str] = ()) -> dict[str, Any]:
     """One job as the report shows it: what was asked, what happened, where the file is."""
     job, window = result.job, result.job.window
     return {
@@ -39,7 +40,7 @@ def job_entry(result: JobResult) -> dict[str, Any]:
         "attempts": result.attempts,
         "workflowId": result.ids.workflow_id if result.ids else None,
         "runId": result.ids.run_id if result.ids else None,
-        "error": result.error,
+        "error": sanitize(result.error, secrets) if result.error else None,
         "reused": result.reused,
         "resubmitted_uncertain": result.resubmitted_uncertain,
     }
@@ -69,6 +70,7 @@ def write_report(
     exit_code: int,
     manifest: str,
     as_of: str,
+    secrets: Sequence[str] = (),
 ) -> Path:
     """Write the report atomically and return its path."""
     document = {
@@ -79,7 +81,7 @@ def write_report(
         "finished_at": finished.isoformat(),
         "exit_code": exit_code,
         "totals": totals(results),
-        "jobs": [job_entry(result) for result in results],
+        "jobs": [job_entry(result, secrets) for result in results],
     }
     folder = out / RUNS_FOLDER
     folder.mkdir(parents=True, exist_ok=True, mode=0o750)

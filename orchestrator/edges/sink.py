@@ -61,7 +61,7 @@ class FileSink:
         """Stream `chunks` into the file at `relative`; on any failure nothing is left behind."""
         target = self.target(relative)
         temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-        handle = await anyio.to_thread.run_sync(_open_temp, temp)
+        handle = await anyio.to_thread.run_sync(_open_temp, temp, self.root)
         digest, counter, size = hashlib.sha256(), row_counter(report_format), 0
         try:
             async for chunk in chunks:
@@ -87,9 +87,11 @@ class FileSink:
         return await anyio.to_thread.run_sync(_has_digest, self.target(relative), sha256)
 
 
-def _open_temp(temp: Path) -> BinaryIO:
+def _open_temp(temp: Path, root: Path) -> BinaryIO:
+    """Create the temporary file exclusively (never through a planted symlink), in a folder that
+    really lies inside the output root (no symlinked folder leads out of it)."""
     try:
-        _make_folders(temp.parent)
+        _make_folders(temp.parent, root)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         descriptor = os.open(temp, flags, FILE_MODE)
         os.fchmod(descriptor, FILE_MODE)
@@ -98,11 +100,14 @@ def _open_temp(temp: Path) -> BinaryIO:
         raise _sink_error(error, temp) from None
 
 
-def _make_folders(folder: Path) -> None:
+def _make_folders(folder: Path, root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     missing = []
     while not folder.exists():
         missing.append(folder)
         folder = folder.parent
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise SinkError(f"refusing to write under {folder}: a symlink leads out of {root}")
     for path in reversed(missing):
         path.mkdir(mode=DIR_MODE, exist_ok=True)
 

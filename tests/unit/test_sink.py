@@ -127,3 +127,48 @@ async def test_a_full_disk_is_a_clear_error_and_leaves_the_old_file(
         await sink.store(relative, stream(b"new\n"), expected_size=None, report_format="csv")
     assert (tmp_path / relative).read_bytes() == b"old\n"
     assert leftovers(tmp_path) == [tmp_path / relative]
+
+
+@pytest.mark.anyio
+async def test_a_symlinked_folder_cannot_lead_out_of_the_root(tmp_path: Path) -> None:
+    """An export folder replaced by a symlink to elsewhere is refused; nothing is written there."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "out"
+    root.mkdir()
+    (root / "conversations").symlink_to(outside)
+    sink = FileSink(root)
+    with pytest.raises(SinkError, match="symlink"):
+        await sink.store(
+            PurePosixPath("conversations/2024/a.csv"),
+            stream(b"x"),
+            expected_size=None,
+            report_format="csv",
+        )
+    assert list(outside.rglob("*")) == []
+
+
+@pytest.mark.anyio
+async def test_a_symlink_planted_at_the_final_path_is_replaced_not_followed(tmp_path: Path) -> None:
+    """Renaming into place replaces a planted symlink; its target is never written."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    root = tmp_path / "out"
+    (root / "x").mkdir(parents=True)
+    (root / "x" / "a.csv").symlink_to(victim)
+    await FileSink(root).store(
+        PurePosixPath("x/a.csv"), stream(b"data\n"), expected_size=None, report_format="csv"
+    )
+    assert victim.read_text() == "precious"
+    assert not (root / "x" / "a.csv").is_symlink()
+    assert (root / "x" / "a.csv").read_bytes() == b"data\n"
+
+
+@pytest.mark.anyio
+async def test_a_missing_root_is_created(tmp_path: Path) -> None:
+    """The output root need not exist before the first file."""
+    root = tmp_path / "new" / "out"
+    stored = await FileSink(root).store(
+        PurePosixPath("x/a.csv"), stream(b"A\n"), expected_size=2, report_format="csv"
+    )
+    assert (root / stored.path).read_bytes() == b"A\n"
