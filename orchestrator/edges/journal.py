@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import anyio
 
+from orchestrator.edges.folders import FILE_MODE, make_folders, touch_private
+
 T = TypeVar("T")
 
 STATES = (
@@ -114,9 +116,10 @@ class Journal:
 
     def open(self, *, exclusive: bool = True) -> None:
         """Open (creating if needed); when `exclusive`, take the run lock or raise JournalLocked."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+        make_folders(self.path.parent)
         if exclusive:
             self._lock_fd = _take_lock(self.path.with_name(self.path.name + ".lock"))
+        touch_private(self.path)  # SQLite gives its -wal and -shm files the database's mode
         connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
@@ -214,7 +217,7 @@ class _Transaction:
 
 
 def _take_lock(path: Path) -> int:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, FILE_MODE)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -12,9 +12,8 @@ from typing import Any
 
 from orchestrator.core.layout import RUNS_FOLDER
 from orchestrator.core.redact import sanitize
+from orchestrator.edges.folders import FILE_MODE, make_folders
 from orchestrator.run.results import JobResult
-
-REPORT_MODE = 0o640
 
 
 def job_entry(result: JobResult, secrets: Sequence[str] = ()) -> dict[str, Any]:
@@ -84,10 +83,10 @@ def write_report(
         "jobs": [job_entry(result, secrets) for result in results],
     }
     folder = out / RUNS_FOLDER
-    folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+    make_folders(folder)
     target = folder / f"{run_id}.json"
     temp = folder / f".{run_id}.json.part"
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, REPORT_MODE)
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2)
         handle.write("\n")

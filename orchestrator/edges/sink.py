@@ -20,10 +20,9 @@ from typing import BinaryIO
 import anyio
 
 from orchestrator.core.rows import row_counter
+from orchestrator.edges.folders import FILE_MODE, make_folders
 from orchestrator.errors import DownloadCut, SinkError
 
-FILE_MODE = 0o640
-DIR_MODE = 0o750
 TEMP_SUFFIX = ".part"
 
 
@@ -101,15 +100,13 @@ def _open_temp(temp: Path, root: Path) -> BinaryIO:
 
 
 def _make_folders(folder: Path, root: Path) -> None:
-    root.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    if not folder.resolve().is_relative_to(root.resolve()):
-        raise SinkError(f"refusing to write under {folder}: a symlink leads out of {root}")
-    for path in reversed(missing):
-        path.mkdir(mode=DIR_MODE, exist_ok=True)
+    make_folders(root)
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.resolve().is_relative_to(root.resolve()):
+        raise SinkError(f"refusing to write under {existing}: a symlink leads out of {root}")
+    make_folders(folder)
 
 
 def _write(handle: BinaryIO, chunk: bytes, temp: Path) -> None:

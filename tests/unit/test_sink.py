@@ -172,3 +172,26 @@ async def test_a_missing_root_is_created(tmp_path: Path) -> None:
         PurePosixPath("x/a.csv"), stream(b"A\n"), expected_size=2, report_format="csv"
     )
     assert (root / stored.path).read_bytes() == b"A\n"
+
+
+@pytest.mark.anyio
+async def test_every_folder_and_file_the_tool_creates_is_private(tmp_path: Path) -> None:
+    """Output, report and journal folders are 0750 and their files 0640, parents included."""
+    from datetime import UTC, datetime
+
+    from orchestrator.edges.journal import Journal
+    from orchestrator.edges.report import write_report
+
+    out = tmp_path / "deep" / "out"
+    await FileSink(out).store(
+        PurePosixPath("x/2024/a.csv"), stream(b"A\n"), expected_size=None, report_format="csv"
+    )
+    journal = Journal(out / ".orchestrator" / "journal.sqlite")
+    journal.open()
+    await journal.record("k", "submitting", export_name="x", window_start="s", window_end="e")
+    now = datetime.now(UTC)
+    write_report(out, "run", [], started=now, finished=now, exit_code=0, manifest="m", as_of="d")
+    for path in [tmp_path / "deep", *(tmp_path / "deep").rglob("*")]:
+        expected = 0o750 if path.is_dir() else 0o640
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
+    journal.close()
