@@ -41,10 +41,6 @@ class Scheduler:
         state = "stopping" if self._stopping.is_set() else "running"
         return f"Scheduler({state}, live={len(self._job_scopes)}, done={len(self._results)})"
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
-
     def stop(self) -> None:
         """Stop launching; cancel every job that is not downloading. Idempotent."""
         if self._stopping.is_set():
@@ -74,9 +70,8 @@ class Scheduler:
         return [result for job in jobs for result in self._results_of(job)]
 
     async def _enforce_grace(self, jobs_scope: anyio.CancelScope) -> None:
-        """Once stopping: no more launches; after the grace period, cancel whatever still runs."""
+        """Once stopping, give downloads the grace period, then cancel whatever still runs."""
         await self._stopping.wait()
-        self._launching.cancel()
         await anyio.sleep(self._grace_seconds)
         if self._job_scopes:
             _log.warning("orchestrator.grace_expired", cancelled=len(self._job_scopes))
