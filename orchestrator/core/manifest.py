@@ -1,6 +1,7 @@
 """The manifest (`jobs.yaml`): read, validated and resolved into exports ready to plan.
 
-Reading takes three steps; every problem found becomes a `Problem` located at its YAML node:
+Reading takes three steps; every problem found becomes a `Problem` located at its YAML node
+(`problems`, `yaml_source`):
 1. YAML is composed with a SafeLoader that refuses anchors and aliases (no alias bombs) and keeps
    timestamps as text for `dates`; node marks are recorded by field path; duplicate keys refused;
 2. pydantic models (unknown keys forbidden) check the structure, types and single values;
@@ -15,14 +16,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -30,42 +30,24 @@ from orchestrator.core.dates import AbsoluteDate, DateExpr, parse_date_expr, res
 from orchestrator.core.durations import Duration, parse_duration
 from orchestrator.core.filters import FilterError, FilterSet, encode_filters
 from orchestrator.core.jobs import Method, ReportFormat, Source
+from orchestrator.core.problems import FieldPath, ManifestError, Problem, dotted
+from orchestrator.core.yaml_source import Locator, read_yaml, show
+
+__all__ = [
+    "ExportDefaults",
+    "ExportSpec",
+    "Manifest",
+    "ManifestError",
+    "Problem",
+    "RangeSpec",
+    "RawManifest",
+    "ResolvedExport",
+    "load_manifest",
+    "parse_manifest",
+]
 
 MAX_BYTES = 1_048_576
 MAX_NAME = 64
-FieldPath = tuple[object, ...]
-
-
-# ----------------------------------------------------------------------------- errors and results
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with the manifest: where (`jobs.yaml:14:12`), which field, and what to do."""
-
-    location: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return ": ".join(part for part in (self.location, self.field, self.message) if part)
-
-
-class ManifestError(Exception):
-    """The manifest cannot be used; `problems` lists every problem, one per line in str().
-
-    Problems are kept once each, in document order (by line and column), as a reader fixes them.
-    """
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = sorted(dict.fromkeys(problems), key=_position)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
-
-
-def _position(problem: Problem) -> tuple[int, int]:
-    """(line, column) of `name:line:column`, or (0, 0) for a problem of the whole file."""
-    match = re.search(r":(\d+):(\d+)$", problem.location)
-    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +183,10 @@ def parse_manifest(
     """Read, validate and resolve a manifest; all problems are raised, located, in one error."""
     if len(text.encode("utf-8", "replace")) > max_bytes:
         raise ManifestError([_too_big(source_name, max_bytes)])
-    data, locator = _read_yaml(text, source_name)
+    data, locator = read_yaml(text, source_name)
     if not isinstance(data, dict):
         message = "the manifest must be a mapping with version, timezone, defaults and exports"
-        raise ManifestError([Problem(locator.at(()), "", f"{message}, not {_show(data)}")])
+        raise ManifestError([Problem(locator.at(()), "", f"{message}, not {show(data)}")])
     try:
         raw = RawManifest.model_validate(data)
     except ValidationError as exc:
@@ -234,129 +216,6 @@ def _too_big(name: str, max_bytes: int) -> Problem:
     return Problem(name, "", f"the manifest is over {max_bytes:,} bytes; split it into several")
 
 
-# ----------------------------------------------------------------------------- YAML with locations
-
-
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader that refuses anchors and aliases and leaves timestamps as text for `dates`."""
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "anchors and aliases (& and *) are not supported: "
-                "write the value out, or put shared fields in defaults",
-                cast(yaml.Mark, event.start_mark),
-            )
-        return super().compose_node(parent, index)
-
-
-def _timestamp_as_text(loader: _Loader, node: yaml.ScalarNode) -> str:
-    return loader.construct_scalar(node)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
-
-
-@dataclass
-class _Locator:
-    """Where each field of the document is (value and key marks by field path)."""
-
-    name: str
-    values: dict[FieldPath, yaml.Mark] = field(default_factory=dict)
-    keys: dict[FieldPath, yaml.Mark] = field(default_factory=dict)
-
-    def record(self, node: yaml.Node, path: FieldPath, problems: list[Problem]) -> None:
-        """Walk the node tree; a key given twice is a problem (PyYAML would keep the last)."""
-        self.values[path] = node.start_mark
-        if isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self.record(item, (*path, index), problems)
-        if not isinstance(node, yaml.MappingNode):
-            return
-        for key, value in node.value:
-            child = (*path, key.value) if isinstance(key, yaml.ScalarNode) else None
-            if child is not None and child in self.keys:
-                line = self.keys[child].line + 1
-                message = f"duplicate key {key.value!r} (first on line {line})"
-                problems.append(Problem(self.where(key.start_mark), _dotted(child), message))
-            elif child is not None:
-                self.keys[child] = key.start_mark
-                self.record(value, child, problems)
-
-    def where(self, mark: yaml.Mark) -> str:
-        return f"{self.name}:{mark.line + 1}:{mark.column + 1}"
-
-    def at(self, path: FieldPath, *, key: bool = False) -> str:
-        """The location of `path`, or of its nearest recorded parent (e.g. for a missing field)."""
-        if key and path in self.keys:
-            return self.where(self.keys[path])
-        for size in range(len(path), -1, -1):
-            mark = self.values.get(path[:size])
-            if mark is not None:
-                return self.where(mark)
-        return self.name
-
-    def problem(self, path: FieldPath, message: str, *, key: bool = False) -> Problem:
-        return Problem(self.at(path, key=key), _dotted(path), message)
-
-
-def _read_yaml(text: str, name: str) -> tuple[object, _Locator]:
-    """The document's data and locations; YAML errors become located problems."""
-    locator = _Locator(name)
-    try:
-        return _compose(text, locator), locator
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = "; ".join(part for part in (exc.context, exc.problem) if part)
-        where = locator.where(mark) if mark is not None else name
-        raise ManifestError([Problem(where, "", f"not valid YAML: {message}")]) from None
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
-        message = " ".join(str(exc).split())  # one problem, one line
-        raise ManifestError([Problem(name, "", f"not valid YAML: {message}")]) from None
-    except RecursionError:
-        raise ManifestError([Problem(name, "", "the YAML is nested too deeply")]) from None
-
-
-def _compose(text: str, locator: _Locator) -> object:
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            message = "the manifest is empty: start with 'version: 1' and list the exports"
-            raise ManifestError([Problem(locator.name, "", message)])
-        problems: list[Problem] = []
-        locator.record(node, (), problems)
-        if problems:
-            raise ManifestError(problems)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _dotted(path: FieldPath) -> str:
-    """`exports[1].window` from ("exports", 1, "window")."""
-    text = ""
-    for part in path:
-        if isinstance(part, int) and not isinstance(part, bool):
-            text += f"[{part}]"
-        elif isinstance(part, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{part!r}]"
-    return text
-
-
-def _show(value: object) -> str:
-    kind = {dict: "a mapping", list: "a list", type(None): "nothing (null)"}.get(type(value))
-    if kind is not None:
-        return kind
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 # ----------------------------------------------------------------------------- pydantic errors
 
 _MESSAGES = {
@@ -371,7 +230,7 @@ _REQUIRED: dict[FieldPath, str] = {
 }
 
 
-def _translate(error: ErrorDetails, locator: _Locator) -> Problem:
+def _translate(error: ErrorDetails, locator: Locator) -> Problem:
     """A pydantic error as a located problem, in words that say what to write instead."""
     path = tuple(error["loc"])
     kind = error["type"]
@@ -382,13 +241,13 @@ def _translate(error: ErrorDetails, locator: _Locator) -> Problem:
     elif kind == "value_error":
         message = str(error.get("ctx", {}).get("error", error["msg"]))
     elif kind == "literal_error":
-        message = f"must be {error.get('ctx', {}).get('expected')}, not {_show(error['input'])}"
+        message = f"must be {error.get('ctx', {}).get('expected')}, not {show(error['input'])}"
     elif kind == "too_short":
         message = "must not be empty"
     elif kind in _MESSAGES:
-        message = f"{_MESSAGES[kind]}, not {_show(error['input'])}"
+        message = f"{_MESSAGES[kind]}, not {show(error['input'])}"
     else:
-        message = f"{error['msg']} (got {_show(error['input'])})"
+        message = f"{error['msg']} (got {show(error['input'])})"
     return locator.problem(path, message)
 
 
@@ -426,7 +285,7 @@ class _Merge:
     spec: ExportSpec
     defaults: ExportDefaults
     path: FieldPath
-    locator: _Locator
+    locator: Locator
     problems: list[Problem]
 
     def pick(self, name: str) -> tuple[Any, FieldPath]:
@@ -454,7 +313,7 @@ class _Merge:
         self.problems.append(self.locator.problem(path, message))
 
 
-def _resolve(raw: RawManifest, locator: _Locator) -> Manifest:
+def _resolve(raw: RawManifest, locator: Locator) -> Manifest:
     """Merge defaults into each export and check what spans fields; raise every problem at once."""
     problems: list[Problem] = []
     exports: list[ResolvedExport] = []
@@ -500,7 +359,7 @@ def _resolve_export(merge: _Merge, zone: ZoneInfo) -> ResolvedExport | None:
         columns=columns,
         filter_sets=filter_sets,
         location=merge.locator.at(merge.path),
-        field=_dotted(merge.path),
+        field=dotted(merge.path),
     )
 
 
