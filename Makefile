@@ -18,16 +18,19 @@ demo: $(STAMP)  ## run the bundled jobs.yaml against the embedded fake API, into
 	$(BIN)/orchestrator demo
 
 lint: $(STAMP)  ## ruff and mypy --strict
-	$(BIN)/ruff check orchestrator tests
-	$(BIN)/ruff format --check orchestrator tests
+	$(BIN)/ruff check orchestrator tests benchmarks
+	$(BIN)/ruff format --check orchestrator tests benchmarks
 	$(BIN)/mypy
 
 test: lint  ## lint, then the whole test suite
 	$(BIN)/pytest -q
 
+bench: $(STAMP)  ## throughput and memory of a 1,000-job run against the fake (not a test)
+	$(BIN)/python benchmarks/run.py
+
 format: $(STAMP)
-	$(BIN)/ruff format orchestrator tests
-	$(BIN)/ruff check --fix orchestrator tests
+	$(BIN)/ruff format orchestrator tests benchmarks
+	$(BIN)/ruff check --fix orchestrator tests benchmarks
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache .hypothesis
