@@ -235,7 +235,7 @@ class ReportsClient:
             except (aiohttp.ClientError, TimeoutError) as error:
                 failure = TransientApiError(f"{kind} {self._safe(url)}: {_describe(error)}")
             else:
-                if answer.status in (401, 403):
+                if _rejects_credentials(answer.status, kind, verified=self._verified.is_set()):
                     raise CredentialsRejected(
                         f"the API rejected the credentials ({answer.status}) on {kind} "
                         f"{self._safe(url)}: {excerpt(answer.body, secrets=self._access.secrets)}",
@@ -291,7 +291,7 @@ class ReportsClient:
             f"{kind} {self._safe(url)} answered {answer.status}: "
             f"{excerpt(answer.body, secrets=self._access.secrets)}"
         )
-        if answer.status in (404, 410):
+        if answer.status in (403, 404, 410):
             raise RunUnknown(message, status=answer.status)
         if answer.status in _REDIRECTS and kind == "download":
             return
@@ -301,6 +301,13 @@ class ReportsClient:
 
     def _safe(self, url: URL) -> str:
         return sanitize(str(url), self._access.secrets)
+
+
+def _rejects_credentials(status: int, kind: str, *, verified: bool) -> bool:
+    """401 always means the credentials; 403 means them on a create, or before any request has
+    passed. A 403 on one job's status or download, once others passed, is that job's token (an
+    expired run): the job is resubmitted and the run goes on."""
+    return status == 401 or (status == 403 and (kind == "create" or not verified))
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:

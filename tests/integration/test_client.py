@@ -234,3 +234,31 @@ async def test_an_invalid_request_is_a_bad_response_with_the_status() -> None:
                 await client.submit(job(export_id="no_such_export"))
     assert caught.value.status == 400
     assert fake.config.company_key not in str(caught.value)
+
+
+@pytest.mark.anyio
+async def test_a_403_on_one_runs_status_is_that_run_not_the_credentials() -> None:
+    """Once credentials have passed, a refused token on a status URL is RunUnknown, not a stop."""
+    with anyio.fail_after(10):
+        async with FakeApi(FakeConfig()) as fake, aiohttp.ClientSession() as session:
+            client = client_for(session, fake)
+            ids = await client.submit(job())
+            stale = ids.status_url.split("?")[0] + "?analyticsAccessToken=c3RhbGU%3D"
+            with pytest.raises(RunUnknown, match="403"):
+                await client.status(stale)
+            await client.submit(job())
+
+
+@pytest.mark.anyio
+async def test_a_wrong_company_key_is_a_credentials_error() -> None:
+    """A 403 on create means the company key is wrong: CredentialsRejected."""
+    with anyio.fail_after(10):
+        async with FakeApi(FakeConfig()) as fake, aiohttp.ClientSession() as session:
+            access = ApiAccess(
+                URL(fake.base_url), fake.config.username, fake.config.password, "wrong-key"
+            )
+            client = ReportsClient(
+                session, access, RequestBudget(1000), RetryPolicy(), jitter=random.random
+            )
+            with pytest.raises(CredentialsRejected, match="403"):
+                await client.submit(job())
