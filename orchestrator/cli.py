@@ -56,18 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run every job of a manifest into the output tree")
-    _manifest_arguments(run)
+    manifest_arguments(run)
     _settings_arguments(run)
     run.add_argument("--force", action="store_true", help="redo jobs already downloaded")
     run.set_defaults(command=command_run)
 
     plan_parser = commands.add_parser("plan", help="print the jobs a manifest expands into")
-    _manifest_arguments(plan_parser)
+    manifest_arguments(plan_parser)
     plan_parser.add_argument("--json", action="store_true", help="machine-readable output")
     plan_parser.set_defaults(command=command_plan)
 
     validate = commands.add_parser("validate", help="check a manifest and nothing else")
-    _manifest_arguments(validate)
+    manifest_arguments(validate)
     validate.set_defaults(command=command_validate)
 
     config = commands.add_parser("config", help="check the settings and print them, secrets masked")
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _manifest_arguments(parser: argparse.ArgumentParser) -> None:
+def manifest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "manifest", nargs="?", type=Path, default=DEFAULT_MANIFEST, help="default: ./jobs.yaml"
     )

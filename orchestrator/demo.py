@@ -36,10 +36,10 @@ DEMO_FAULTS = Faults(rate_limit=0.03, server_error=0.03, cut_download=0.05, job_
 
 def add_demo_commands(commands: Any) -> None:
     """Register `demo` and `fake-api` on the CLI's sub-command parser."""
-    from orchestrator.cli import _manifest_arguments
+    from orchestrator.cli import manifest_arguments
 
     demo = commands.add_parser("demo", help="run a manifest against the embedded fake API")
-    _manifest_arguments(demo)
+    manifest_arguments(demo)
     demo.add_argument("--out", type=Path, default=Path("out"), help="output folder (./out)")
     demo.set_defaults(command=command_demo)
 
