@@ -113,17 +113,21 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
     finally:
         journal.close()
     code = _exit_code(results, stopped_by)
-    report = write_report(
-        settings.out,
-        run_id,
-        results,
-        started=started,
-        finished=datetime.now(UTC),
-        exit_code=code,
-        manifest=request.manifest,
-        as_of=request.as_of,
-        secrets=access.secrets,
-    )
+    try:
+        report: Path | None = write_report(
+            settings.out,
+            run_id,
+            results,
+            started=started,
+            finished=datetime.now(UTC),
+            exit_code=code,
+            manifest=request.manifest,
+            as_of=request.as_of,
+            secrets=access.secrets,
+        )
+    except OSError as error:
+        _log.error("orchestrator.report_failed", error=str(error))
+        report, code = None, max(code, ExitCode.SOME_FAILED)
     _log.info(
         "orchestrator.run_finished", exit_code=int(code), report=str(report), **totals(results)
     )

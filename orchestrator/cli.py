@@ -20,7 +20,8 @@ import anyio
 from orchestrator.app import RunRequest, execute
 from orchestrator.core.manifest import Manifest, ManifestError, load_manifest
 from orchestrator.core.planner import Plan, plan
-from orchestrator.edges.journal import JournalLocked
+from orchestrator.edges.folders import is_file
+from orchestrator.edges.journal import JournalUnavailable
 from orchestrator.edges.logs import configure_logging
 from orchestrator.errors import UsageError
 from orchestrator.exit_codes import ExitCode
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ManifestError as error:
         _say(f"invalid manifest:\n{error}")
         return ExitCode.USAGE
-    except (SettingsError, UsageError, JournalLocked) as error:
+    except (SettingsError, UsageError, JournalUnavailable) as error:
         _say(str(error))
         return ExitCode.USAGE
     except KeyboardInterrupt:
@@ -147,13 +148,13 @@ def planned(
 ) -> tuple[Manifest, Plan, date]:
     """Load the manifest, resolve the run date in its zone and expand it; warnings go to stderr."""
     path: Path = arguments.manifest
-    if not path.is_file():
+    if not is_file(path):
         raise UsageError(
             f"{path}: no such manifest file (give its path, or run where jobs.yaml is)"
         )
     manifest = load_manifest(path)
     as_of = arguments.as_of or datetime.now(manifest.timezone).date()
-    ceiling = max_jobs or arguments.max_jobs or DEFAULT_MAX_JOBS
+    ceiling = next((n for n in (max_jobs, arguments.max_jobs) if n is not None), DEFAULT_MAX_JOBS)
     if ceiling <= 0:
         raise UsageError(f"--max-jobs must be a positive number, not {ceiling}")
     expanded = plan(manifest, as_of=as_of, max_jobs=ceiling)

@@ -20,13 +20,18 @@ from pydantic_settings import (
     SecretsSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings import SettingsError as LibrarySettingsError
 from yarl import URL
 
 from orchestrator.core.origins import secure_enough
+from orchestrator.core.redact import sanitize
+from orchestrator.edges.folders import is_dir, is_file
 
 ENV_PREFIX = "ORCHESTRATOR_"
 DEFAULT_SECRETS_DIR = Path("/run/secrets/orchestrator")
 SECRET_FIELDS = ("username", "password", "company_key")
+MAX_SECONDS = 10**9
+"""Longest duration any setting takes (about 31 years): a bound that keeps timers finite."""
 
 
 class SettingsError(Exception):
@@ -41,6 +46,7 @@ class Settings(BaseSettings):
         env_file=".env",
         extra="ignore",
         hide_input_in_errors=True,
+        allow_inf_nan=False,
     )
 
     allow_insecure_http: bool = False
@@ -61,18 +67,18 @@ class Settings(BaseSettings):
     max_downloads: int = Field(default=4, gt=0)
     requests_per_minute: float = Field(default=20, gt=0)
 
-    poll_first_seconds: float = Field(default=5.0, gt=0)
-    poll_max_seconds: float = Field(default=60.0, gt=0)
+    poll_first_seconds: float = Field(default=5.0, gt=0, le=MAX_SECONDS)
+    poll_max_seconds: float = Field(default=60.0, gt=0, le=MAX_SECONDS)
     retry_attempts: int = Field(default=8, gt=0)
-    retry_base_seconds: float = Field(default=1.0, ge=0)
-    retry_max_seconds: float = Field(default=60.0, ge=0)
+    retry_base_seconds: float = Field(default=1.0, ge=0, le=MAX_SECONDS)
+    retry_max_seconds: float = Field(default=60.0, ge=0, le=MAX_SECONDS)
     resubmit_attempts: int = Field(default=3, gt=0)
-    resubmit_cooldown_seconds: float = Field(default=30.0, ge=0)
-    min_window_seconds: float = Field(default=3600.0, gt=0)
-    job_timeout_seconds: float = Field(default=6 * 3600.0, gt=0)
-    request_timeout_seconds: float = Field(default=60.0, gt=0)
-    grace_seconds: float = Field(default=20.0, ge=0)
-    max_runtime_seconds: float | None = Field(default=None, gt=0)
+    resubmit_cooldown_seconds: float = Field(default=30.0, ge=0, le=MAX_SECONDS)
+    min_window_seconds: float = Field(default=3600.0, gt=0, le=MAX_SECONDS)
+    job_timeout_seconds: float = Field(default=6 * 3600.0, gt=0, le=MAX_SECONDS)
+    request_timeout_seconds: float = Field(default=60.0, gt=0, le=MAX_SECONDS)
+    grace_seconds: float = Field(default=20.0, ge=0, le=MAX_SECONDS)
+    max_runtime_seconds: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
 
     care_path: str = "/api/public/reports/report/{export_id}"
     publishing_path: str = "/api/public/reports/report/marketing/{export_id}"
@@ -122,7 +128,7 @@ class Settings(BaseSettings):
     @field_validator("ca_bundle")
     @classmethod
     def _readable_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
+        if value is not None and not is_file(value):
             raise ValueError(f"{value} is not a readable file of CA certificates")
         return value
 
@@ -170,8 +176,8 @@ def _secrets_folder() -> Path | None:
     """The secret-files folder: $ORCHESTRATOR_SECRETS_DIR, else the default when it exists."""
     named = os.environ.get(f"{ENV_PREFIX}SECRETS_DIR")
     if named:
-        return Path(named) if Path(named).is_dir() else None
-    return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
+        return Path(named) if is_dir(Path(named)) else None
+    return DEFAULT_SECRETS_DIR if is_dir(DEFAULT_SECRETS_DIR) else None
 
 
 def _present(secret: SecretStr | None) -> bool:
@@ -185,6 +191,11 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as error:
         raise SettingsError(_describe(error, set(given))) from None
+    except (UnicodeDecodeError, OSError, LibrarySettingsError) as error:
+        raise SettingsError(
+            f"cannot read the settings (.env file or {ENV_PREFIX}SECRETS_DIR files): "
+            f"{type(error).__name__}: {sanitize(str(error))}"
+        ) from None
 
 
 def _describe(error: ValidationError, from_flags: set[str]) -> str:

@@ -6,6 +6,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestrator.edges.folders import is_file
 from orchestrator.edges.journal import PENDING_STATES
 
 MAX_LISTED_FAILURES = 20
@@ -13,7 +14,7 @@ MAX_LISTED_FAILURES = 20
 
 def describe_journal(path: Path) -> str:
     """Counts per state, failures with their reasons, and the oldest job still pending."""
-    if not path.is_file():
+    if not is_file(path):
         return f"no journal at {path}: no run has written to this output folder yet"
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:

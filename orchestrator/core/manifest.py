@@ -400,7 +400,9 @@ def _filter_sets(merge: _Merge) -> tuple[FilterSet, ...]:
         return (FilterSet(),)
     if not entries:
         merge.report((*owner, "filters"), "is empty: omit filters for one job without filters")
-    sets: dict[int, FilterSet] = {}
+    sets: list[FilterSet] = []
+    first_with_params: dict[tuple[tuple[str, str], ...], int] = {}
+    first_with_label: dict[str, int] = {}
     for index, entry in enumerate(entries):
         at = (*owner, "filters", index)
         try:
@@ -408,24 +410,34 @@ def _filter_sets(merge: _Merge) -> tuple[FilterSet, ...]:
         except FilterError as exc:
             merge.report(at if exc.param is None else (*at, exc.param), str(exc))
             continue
-        _check_distinct(merge, at, encoded, sets)
-        sets[index] = encoded
-    return tuple(sets.values())
+        _check_distinct(merge, at, index, encoded, first_with_params, first_with_label)
+        sets.append(encoded)
+    return tuple(sets)
 
 
 def _check_distinct(
-    merge: _Merge, at: FieldPath, encoded: FilterSet, earlier: dict[int, FilterSet]
+    merge: _Merge,
+    at: FieldPath,
+    index: int,
+    encoded: FilterSet,
+    first_with_params: dict[tuple[tuple[str, str], ...], int],
+    first_with_label: dict[str, int],
 ) -> None:
-    """Equal parameters would give equal job keys; equal labels would give equal file names."""
-    for index, other in earlier.items():
-        if other.params == encoded.params:
-            message = (
-                f"duplicate filter set: it sends the same parameters as filters[{index}] "
-                "(a label does not change the request)"
-            )
-            merge.report(at, message)
-        elif encoded.label is not None and other.label == encoded.label:
-            message = (
-                f"duplicate label {encoded.label!r} (also filters[{index}]): files would collide"
-            )
-            merge.report((*at, "label"), message)
+    """Equal parameters would give equal job keys; equal labels would give equal file names.
+    Each repeat is reported once, against the first entry it repeats (linear in the entries)."""
+    earlier = first_with_params.setdefault(encoded.params, index)
+    if earlier != index:
+        message = (
+            f"duplicate filter set: it sends the same parameters as filters[{earlier}] "
+            "(a label does not change the request)"
+        )
+        merge.report(at, message)
+        return
+    if encoded.label is None:
+        return
+    earlier = first_with_label.setdefault(encoded.label, index)
+    if earlier != index:
+        message = (
+            f"duplicate label {encoded.label!r} (also filters[{earlier}]): files would collide"
+        )
+        merge.report((*at, "label"), message)

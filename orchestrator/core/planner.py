@@ -151,7 +151,10 @@ def _warnings(item: _Range, windows: list[Window], manifest: Manifest, as_of: da
             f"{where}.window: windows of {export.window} reach {longest.days} days; "
             f"the API serves at most {MAX_WINDOW.days} days per request"
         )
-    oldest = local_midnight(add_months(as_of, -HISTORY_MONTHS), manifest.timezone)
+    try:
+        oldest = local_midnight(add_months(as_of, -HISTORY_MONTHS), manifest.timezone)
+    except (OverflowError, ValueError):
+        return found  # a run date in the first months of year 1 has no history to warn about
     if item.start.timestamp() < oldest.timestamp():
         found.append(
             f"{where}.range: starts {item.start.date()}, more than {HISTORY_MONTHS} months before "

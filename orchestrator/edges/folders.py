@@ -23,6 +23,22 @@ def make_folders(folder: Path) -> list[Path]:
     return created
 
 
+def is_file(path: Path) -> bool:
+    """Path.is_file that answers False, not OSError, for a name the OS cannot even look up."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def is_dir(path: Path) -> bool:
+    """Path.is_dir that answers False, not OSError, for a name the OS cannot even look up."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def touch_private(path: Path) -> None:
     """Create `path` if missing with FILE_MODE, without following a symlink planted there."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)

@@ -67,7 +67,11 @@ CREATE INDEX IF NOT EXISTS events_by_key ON events (key);
 """
 
 
-class JournalLocked(Exception):
+class JournalUnavailable(Exception):
+    """The journal cannot be opened: its folder or file is unusable."""
+
+
+class JournalLocked(JournalUnavailable):
     """Another run holds the journal."""
 
 
@@ -116,16 +120,18 @@ class Journal:
 
     def open(self, *, exclusive: bool = True) -> None:
         """Open (creating if needed); when `exclusive`, take the run lock or raise JournalLocked."""
-        make_folders(self.path.parent)
-        if exclusive:
-            self._lock_fd = _take_lock(self.path.with_name(self.path.name + ".lock"))
-        touch_private(self.path)  # SQLite gives its -wal and -shm files the database's mode
-        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("PRAGMA busy_timeout=5000")
-        connection.executescript(_SCHEMA)
-        self._connection = connection
+        try:
+            make_folders(self.path.parent)
+            if exclusive:
+                self._lock_fd = _take_lock(self.path.with_name(self.path.name + ".lock"))
+            touch_private(self.path)  # SQLite gives its -wal and -shm files the database's mode
+            self._connection = _connect(self.path)
+        except (OSError, sqlite3.Error) as error:
+            self.close()
+            raise JournalUnavailable(
+                f"cannot open the journal {self.path}: {error}; check the output folder "
+                "(--out) or the journal path (--journal)"
+            ) from None
 
     def close(self) -> None:
         if self._connection is not None:
@@ -201,6 +207,19 @@ class Journal:
 
     async def _run(self, call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA busy_timeout=5000")
+        connection.executescript(_SCHEMA)
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
 
 
 class _Transaction:

@@ -246,3 +246,18 @@ def test_a_second_run_on_the_same_journal_is_refused(
     finally:
         holder.close()
     assert "another orchestrator run" in capsys.readouterr().err
+
+
+def test_an_output_folder_that_is_a_file_is_a_clear_usage_error(
+    manifest: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--out naming a file fails before any request, with exit code 2 and the path in the message."""
+    out = tmp_path / "not-a-folder"
+    out.write_text("x")
+    with fake_in_thread(FakeConfig()) as fake:
+        assert run(manifest, fake, out, monkeypatch) == 2
+        assert sum(fake.fake.counters.requests.values()) == 0
+    assert "cannot open the journal" in capsys.readouterr().err
