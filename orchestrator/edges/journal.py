@@ -12,7 +12,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -141,11 +141,10 @@ class Journal:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    async def load(self, keys: Iterable[str] | None = None) -> dict[str, JobRecord]:
-        """Records by key: those of `keys`, or every record."""
-        wanted = None if keys is None else set(keys)
+    async def load(self) -> dict[str, JobRecord]:
+        """Every record, by key."""
         records = await self._run(self._select_all)
-        return {r.key: r for r in records if wanted is None or r.key in wanted}
+        return {record.key: record for record in records}
 
     async def get(self, key: str) -> JobRecord | None:
         """One job's record, if the journal has it."""
