@@ -384,12 +384,16 @@ def _check_range(
 
 
 def _columns(merge: _Merge) -> tuple[str, ...]:
+    """The columns as listed; a column listed again is reported once, at its second place."""
     columns, owner = merge.pick("columns")
-    seen: set[str] = set()
+    first: dict[str, int] = {}
+    repeats: dict[str, list[int]] = {}
     for index, column in enumerate(columns or ()):
-        if column in seen:
-            merge.report((*owner, "columns", index), f"column {column!r} is listed twice")
-        seen.add(column)
+        if first.setdefault(column, index) != index:
+            repeats.setdefault(column, []).append(index)
+    for column, places in repeats.items():
+        times = "twice" if len(places) == 1 else f"{len(places) + 1:,} times"
+        merge.report((*owner, "columns", places[0]), f"column {column!r} is listed {times}")
     return tuple(columns or ())
 
 

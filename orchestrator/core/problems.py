@@ -6,6 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+MAX_SHOWN = 50
+"""Problems listed in the message: enough to fix a file in one pass, few enough to read."""
+
 FieldPath = tuple[object, ...]
 """A field's path in the document, e.g. ("exports", 1, "window")."""
 
@@ -30,7 +33,10 @@ class ManifestError(Exception):
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = sorted(dict.fromkeys(problems), key=_position)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
+        shown = [str(problem) for problem in self.problems[:MAX_SHOWN]]
+        if len(self.problems) > MAX_SHOWN:
+            shown.append(f"... and {len(self.problems) - MAX_SHOWN:,} more problems")
+        super().__init__("\n".join(shown))
 
 
 def _position(problem: Problem) -> tuple[int, int]:

@@ -33,13 +33,19 @@ def unseal_url(url: str, company_key: str) -> str:
     return url.replace(f"analyticsAccessToken={SEALED}", f"companyKey={key}")
 
 
+MIN_SECRET_LENGTH = 4
+"""Known secrets shorter than this are not masked by value: a one-letter user name would turn every
+line into asterisks and, by the pattern of the masked letters, give itself away. The patterns above
+still mask such values wherever they stand as a password, header or query value."""
+
+
 def sanitize(text: str, secrets: Iterable[str] = ()) -> str:
     """Mask secret query values, URL user-info, Authorization values and each known secret."""
     text = _SECRET_QUERY.sub(rf"\1{MASK}", text)
     text = _USERINFO.sub(rf"\1{MASK}@", text)
     text = _AUTH_HEADER.sub(rf"\1{MASK}", text)
     for secret in secrets:
-        if secret:
+        if len(secret) >= MIN_SECRET_LENGTH:
             text = text.replace(secret, MASK)
     return text
 

@@ -1,37 +1,30 @@
 """YAML read with every value's location, so each problem can say `jobs.yaml:14:12`.
 
-A SafeLoader that refuses anchors and aliases (no alias bombs), keeps timestamps as text for the date
-parser, and refuses duplicate keys; node marks are recorded by field path.
+A safe loader that refuses anchors and aliases (no alias bombs), keeps timestamps as text for the
+date parser, and refuses duplicate keys; node marks are recorded by field path. libyaml's parser is
+used when PyYAML has it: on a dense 1 MiB file it is ten times faster than the pure-Python one, and
+it limits nesting depth itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import yaml
 
 from orchestrator.core.problems import FieldPath, ManifestError, Problem, dotted
 
+_TOO_DEEP = "the YAML is nested too deeply"
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader that refuses anchors and aliases and leaves timestamps as text for `dates`."""
 
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "anchors and aliases (& and *) are not supported: "
-                "write the value out, or put shared fields in defaults",
-                cast(yaml.Mark, event.start_mark),
-            )
-        return super().compose_node(parent, index)
+class _Loader(_SafeLoader):  # type: ignore[misc]  # a C or Python class, chosen at import
+    """The safe loader, with timestamps left as text for `dates`."""
 
 
 def _timestamp_as_text(loader: _Loader, node: yaml.ScalarNode) -> str:
-    return loader.construct_scalar(node)
+    return cast(str, loader.construct_scalar(node))
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
@@ -89,15 +82,31 @@ def read_yaml(text: str, name: str) -> tuple[object, Locator]:
         mark = exc.problem_mark or exc.context_mark
         message = "; ".join(part for part in (exc.context, exc.problem) if part)
         where = locator.where(mark) if mark is not None else name
+        if "nesting depth" in message:
+            raise ManifestError([Problem(where, "", _TOO_DEEP)]) from None
         raise ManifestError([Problem(where, "", f"not valid YAML: {message}")]) from None
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
         message = " ".join(str(exc).split())  # one problem, one line
         raise ManifestError([Problem(name, "", f"not valid YAML: {message}")]) from None
     except RecursionError:
-        raise ManifestError([Problem(name, "", "the YAML is nested too deeply")]) from None
+        raise ManifestError([Problem(name, "", _TOO_DEEP)]) from None
+
+
+def _refuse_anchors(text: str) -> None:
+    """Anchors and aliases are refused before anything is built from them (alias bombs)."""
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases (& and *) are not supported: "
+                "write the value out, or put shared fields in defaults",
+                cast(yaml.Mark, event.start_mark),
+            )
 
 
 def _compose(text: str, locator: Locator) -> object:
+    _refuse_anchors(text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

@@ -124,7 +124,7 @@ def test_all_problems_of_a_step_are_reported_together() -> None:
         ("version: !!int x\n", "jobs.yaml: not valid YAML: invalid literal"),
         ("a: !!python/name:os.system x\n", "jobs.yaml:1:4: not valid YAML"),
         ("a: \x07", "jobs.yaml: not valid YAML: unacceptable character"),
-        ("[" * 5000, "jobs.yaml: the YAML is nested too deeply"),
+        ("[" * 5000, "jobs.yaml:1:1001: the YAML is nested too deeply"),
     ],
 )
 def test_documents_that_are_not_a_yaml_mapping_are_refused(text: str, expected: str) -> None:

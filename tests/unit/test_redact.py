@@ -31,3 +31,9 @@ def test_excerpts_are_short_single_lines() -> None:
     page = b"<html>\n<body>" + b"x" * 5000 + b"</body></html>"
     short = excerpt(page, limit=50)
     assert "\n" not in short and len(short) <= 51
+
+
+def test_short_known_secrets_do_not_mangle_every_line() -> None:
+    """A one-letter user name is not masked by value; structured secrets still are."""
+    line = "orchestrator.run_started user=u url=https://h/s?companyKey=u"
+    assert sanitize(line, ["u"]) == "orchestrator.run_started user=u url=https://h/s?companyKey=***"
