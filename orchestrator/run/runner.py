@@ -41,6 +41,7 @@ from orchestrator.edges.journal import JobRecord, Journal
 from orchestrator.edges.sink import FileSink, StoredFile
 from orchestrator.errors import (
     BadResponse,
+    CredentialsRejected,
     DownloadError,
     OriginRefused,
     RunUnknown,
@@ -297,9 +298,12 @@ class JobRunner:
         async def run_piece(piece: Job) -> None:
             results.extend(await self.run(piece, await self._journal.get(piece.key)))
 
-        async with anyio.create_task_group() as group:
-            for piece in pieces:
-                group.start_soon(run_piece, piece, name=f"job {piece.key}")
+        try:
+            async with anyio.create_task_group() as group:
+                for piece in pieces:
+                    group.start_soon(run_piece, piece, name=f"job {piece.key}")
+        except* CredentialsRejected as rejected:
+            raise rejected.exceptions[0] from None  # plain, as from any other job: stop the run
         return results
 
     async def _record(self, job: Job, state: str, **values: Any) -> None:
