@@ -101,7 +101,7 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
         allowed_origins=frozenset(URL(origin) for origin in settings.allowed_origins),
         allow_insecure_http=settings.allow_insecure_http,
     )
-    tls_context(settings)  # a broken CA bundle is a settings error, found before any work
+    tls = tls_context(settings)  # a broken CA bundle is a settings error, found before any work
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     journal = Journal(settings.journal_path())
@@ -109,7 +109,7 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
     try:
         structlog.contextvars.bind_contextvars(run=run_id)
         _log.info("orchestrator.run_started", jobs=len(request.jobs), out=str(settings.out))
-        results, stopped_by = await _run_jobs(settings, access, journal, request)
+        results, stopped_by = await _run_jobs(settings, access, tls, journal, request)
     finally:
         journal.close()
     code = _exit_code(results, stopped_by)
@@ -135,7 +135,11 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
 
 
 async def _run_jobs(
-    settings: Settings, access: ApiAccess, journal: Journal, request: RunRequest
+    settings: Settings,
+    access: ApiAccess,
+    tls: ssl.SSLContext,
+    journal: Journal,
+    request: RunRequest,
 ) -> tuple[list[JobResult], ExitCode | None]:
     """Results, and why the run stopped early if it did (a signal, or rejected credentials)."""
     timeout = aiohttp.ClientTimeout(
@@ -144,7 +148,6 @@ async def _run_jobs(
     connections = settings.max_in_flight + settings.max_downloads + 4
     rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
     stopped_by: list[ExitCode] = []
-    tls = tls_context(settings)
     async with aiohttp.ClientSession(
         timeout=timeout, connector=aiohttp.TCPConnector(limit=connections, ssl=tls)
     ) as session:
