@@ -5,7 +5,8 @@
     │   ├── CredentialsRejected  401/403 from the API: the whole run stops
     │   ├── RunUnknown           the server no longer knows a submitted run (404/410)
     │   ├── TransientApiError    429, 5xx, connection or timeout, still failing after every retry
-    │   └── BadResponse          not JSON, not PASS, a string result, missing or mistyped fields
+    │   ├── BadResponse          not JSON, not PASS, a string result, missing or mistyped fields
+    │   └── CertificateRejected  the server's TLS certificate did not verify (never retried)
     ├── DownloadError            fetching the file from object storage
     │   ├── DownloadExpired      the pre-signed URL was refused: ask the API for a new one
     │   └── DownloadCut          the body ended early or the connection broke
@@ -42,6 +43,10 @@ class TransientApiError(ApiError):
 
 
 class BadResponse(ApiError):
+    pass
+
+
+class CertificateRejected(ApiError):
     pass
 
 

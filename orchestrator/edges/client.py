@@ -35,6 +35,7 @@ from orchestrator.core.redact import excerpt, sanitize, seal_url, unseal_url
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.errors import (
     BadResponse,
+    CertificateRejected,
     CredentialsRejected,
     DownloadCut,
     DownloadExpired,
@@ -232,6 +233,12 @@ class ReportsClient:
             retry_after: float | None = None
             try:
                 answer = await self._send(method, url, data)
+            except aiohttp.ClientConnectorCertificateError as error:
+                raise CertificateRejected(
+                    f"{kind} {self._safe(url)}: the TLS certificate did not verify "
+                    f"({_describe(error.certificate_error)}); if the API uses a private CA, "
+                    "set ORCHESTRATOR_CA_BUNDLE"
+                ) from None
             except (aiohttp.ClientError, TimeoutError) as error:
                 failure = TransientApiError(f"{kind} {self._safe(url)}: {_describe(error)}")
             else:

@@ -41,6 +41,7 @@ from orchestrator.edges.journal import JobRecord, Journal
 from orchestrator.edges.sink import FileSink, StoredFile
 from orchestrator.errors import (
     BadResponse,
+    CertificateRejected,
     CredentialsRejected,
     DownloadError,
     OriginRefused,
@@ -188,7 +189,7 @@ class JobRunner:
         )
         try:
             ids = await self._client.submit(job)
-        except (TransientApiError, BadResponse) as error:
+        except (TransientApiError, BadResponse, CertificateRejected) as error:
             return Failed(state.attempts + 1, f"submit failed: {error}")
         await self._record(
             job,
@@ -208,7 +209,7 @@ class JobRunner:
         except TransientApiError as error:
             _log.warning("orchestrator.poll_failed", error=str(error))
             return poll_again(state)
-        except (BadResponse, OriginRefused) as error:
+        except (BadResponse, OriginRefused, CertificateRejected) as error:
             return Failed(state.attempts, str(error), state.ids)
         next_state = after_status(state, report, job.window, self._policies.resubmit)
         if isinstance(next_state, Fetch):
@@ -239,7 +240,7 @@ class JobRunner:
             return fetch_again(state, str(error), self._policies.retry.max_attempts)
         except RunUnknown as error:
             return self._export_failed(job, state.attempts, f"the server lost the run: {error}")
-        except (BadResponse, OriginRefused, SinkError) as error:
+        except (BadResponse, OriginRefused, CertificateRejected, SinkError) as error:
             return Failed(state.attempts, str(error), state.ids)
         return Stored(
             state.attempts, state.ids, str(stored.path), stored.bytes, stored.rows, stored.sha256

@@ -129,3 +129,16 @@ def test_secrets_never_show_in_repr_config_or_help(
     shown += capsys.readouterr().out
     assert "hunter2-secret" not in shown
     assert "acme-key-secret" not in shown
+
+
+def test_a_ca_bundle_that_holds_no_certificates_is_a_settings_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CA bundle file that is not PEM is reported against ORCHESTRATOR_CA_BUNDLE before any work."""
+    from orchestrator.app import tls_context
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a certificate")
+    monkeypatch.setenv("ORCHESTRATOR_CA_BUNDLE", str(bundle))
+    with pytest.raises(SettingsError, match="ORCHESTRATOR_CA_BUNDLE"):
+        tls_context(load_settings())
