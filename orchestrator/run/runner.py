@@ -7,7 +7,9 @@ it means the whole run must stop.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
 
@@ -52,6 +54,8 @@ from orchestrator.errors import (
 from orchestrator.run.results import JobResult, Status
 
 _log = structlog.get_logger("orchestrator.runner")
+_planned_key: ContextVar[str | None] = ContextVar("planned_key", default=None)
+"""The key of the planned job the current task works for (the same for every piece of it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +98,9 @@ class JobRunner:
         self._jitter = jitter
         self._sleep = sleep
         self._force = force
-        self.downloading: set[str] = set()
-        """Keys of the jobs streaming a file right now; a stop lets them finish."""
+        self.downloading: Counter[str] = Counter()
+        """Files streaming right now, by the key of the planned job they belong to (a piece of a
+        split window counts for its planned job); a stop lets these jobs finish."""
 
     def __repr__(self) -> str:
         return f"JobRunner(in_flight={self._in_flight!r}, downloads={self._downloads!r})"
@@ -105,6 +110,8 @@ class JobRunner:
         structlog.contextvars.bind_contextvars(
             job=job.key, export=job.export_name, window=job.window.start.isoformat()
         )
+        if _planned_key.get() is None:
+            _planned_key.set(job.key)  # pieces of a split run in child tasks, which inherit it
         reused = await self._reusable(job, record)
         if reused is not None:
             _log.info("orchestrator.job_reused", path=reused.path)
@@ -230,11 +237,14 @@ class JobRunner:
 
         try:
             async with self._downloads:
-                self.downloading.add(job.key)
+                planned = _planned_key.get() or job.key
+                self.downloading[planned] += 1
                 try:
                     stored = await self._client.download(state.download_url, store)
                 finally:
-                    self.downloading.discard(job.key)
+                    self.downloading[planned] -= 1
+                    if not self.downloading[planned]:
+                        del self.downloading[planned]
         except (DownloadError, TransientApiError) as error:
             _log.warning("orchestrator.download_retry", error=str(error), tries=state.tries + 1)
             return fetch_again(state, str(error), self._policies.retry.max_attempts)

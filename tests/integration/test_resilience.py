@@ -190,3 +190,25 @@ def test_sigterm_lets_a_download_in_progress_finish(tmp_path: Path) -> None:
     report = latest_report(out)
     assert [entry["status"] for entry in report["jobs"]] == ["downloaded"]
     assert_tree_matches(out, planned(manifest), report, config)
+
+
+def test_sigterm_lets_a_split_windows_piece_finish_its_download(tmp_path: Path) -> None:
+    """A piece of a split window that is downloading when SIGTERM arrives completes its file."""
+    manifest, out = manifest_for(tmp_path, 1, exports=("conversation",)), tmp_path / "out"
+    manifest.write_text(manifest.read_text().replace("      - {label: team-3, teamIds: [3]}\n", ""))
+    config = FakeConfig(
+        job_duration=0.01, rows_per_day=300_000, faults=Faults(max_window_seconds=12 * 3600)
+    )
+    with fake_in_thread(config) as fake:
+        process = cli(
+            manifest, fake, out, ORCHESTRATOR_GRACE_SECONDS="30", ORCHESTRATOR_MAX_DOWNLOADS="1"
+        )
+        deadline = time.monotonic() + 30
+        while not list(out.rglob("*.part")):
+            assert time.monotonic() < deadline, "no download started"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 143
+    statuses = [entry["status"] for entry in latest_report(out)["jobs"]]
+    assert "downloaded" in statuses
+    assert not list(out.rglob("*.part"))
