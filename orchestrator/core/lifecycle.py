@@ -126,6 +126,15 @@ def after_export_failure(
     return Failed(attempts, reason)
 
 
+def after_run_lost(
+    attempts: int, reason: str, window: Window, policy: ResubmitPolicy
+) -> Submit | SplitUp | Failed:
+    """The server no longer knows the run (expired, or lost): resubmit at once, no cooldown,
+    since nothing failed on the server; the attempt still counts, so this cannot loop forever."""
+    decided = after_export_failure(attempts, reason, window, policy)
+    return cooled(decided) if isinstance(decided, Cooldown) else decided
+
+
 def fetch_again(state: Fetch, reason: str, max_tries: int) -> Fetch | Failed:
     """A cut or expired download is fetched again (the API gives a fresh link), within limits."""
     if state.tries + 1 >= max_tries:

@@ -31,7 +31,7 @@ from orchestrator.core.lifecycle import (
     Submit,
     Terminal,
     TimedOut,
-    after_export_failure,
+    after_run_lost,
     after_status,
     cooled,
     fetch_again,
@@ -212,7 +212,7 @@ class JobRunner:
         try:
             report = await self._client.status(state.ids.status_url)
         except RunUnknown as error:
-            return self._export_failed(job, state.attempts, f"the server lost the run: {error}")
+            return self._run_lost(job, state.attempts, f"the server lost the run: {error}")
         except TransientApiError as error:
             _log.warning("orchestrator.poll_failed", error=str(error))
             return poll_again(state)
@@ -249,15 +249,15 @@ class JobRunner:
             _log.warning("orchestrator.download_retry", error=str(error), tries=state.tries + 1)
             return fetch_again(state, str(error), self._policies.retry.max_attempts)
         except RunUnknown as error:
-            return self._export_failed(job, state.attempts, f"the server lost the run: {error}")
+            return self._run_lost(job, state.attempts, f"the server lost the run: {error}")
         except (BadResponse, OriginRefused, CertificateRejected, SinkError) as error:
             return Failed(state.attempts, str(error), state.ids)
         return Stored(
             state.attempts, state.ids, str(stored.path), stored.bytes, stored.rows, stored.sha256
         )
 
-    def _export_failed(self, job: Job, attempts: int, reason: str) -> State:
-        return after_export_failure(attempts, reason, job.window, self._policies.resubmit)
+    def _run_lost(self, job: Job, attempts: int, reason: str) -> State:
+        return after_run_lost(attempts, reason, job.window, self._policies.resubmit)
 
     async def _finish(self, job: Job, final: Terminal, *, uncertain: bool) -> list[JobResult]:
         match final:

@@ -15,6 +15,7 @@ from orchestrator.core.lifecycle import (
     SplitUp,
     Submit,
     after_export_failure,
+    after_run_lost,
     after_status,
     cooled,
     fetch_again,
@@ -104,3 +105,9 @@ def test_downloads_are_retried_within_a_limit() -> None:
     last = fetch_again(third, "cut", max_tries=3)
     assert isinstance(last, Failed)
     assert "3 times" in last.reason
+
+
+def test_a_lost_run_is_resubmitted_at_once_but_still_counts() -> None:
+    """An unknown run goes straight back to Submit; at the attempt limit it splits like a failure."""
+    assert after_run_lost(1, "404", DAY, POLICY) == Submit(attempts=1)
+    assert isinstance(after_run_lost(3, "404", DAY, POLICY), SplitUp)
