@@ -148,6 +148,7 @@ async def _run_jobs(
     connections = settings.max_in_flight + settings.max_downloads + 4
     rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
     stopped_by: list[ExitCode] = []
+    policies = policies_from(settings)
     async with aiohttp.ClientSession(
         timeout=timeout, connector=aiohttp.TCPConnector(limit=connections, ssl=tls)
     ) as session:
@@ -155,7 +156,7 @@ async def _run_jobs(
             session,
             access,
             RequestBudget(settings.requests_per_minute),
-            policies_from(settings).retry,
+            policies.retry,
             jitter=rng.random,
             request_timeout=settings.request_timeout_seconds,
         )
@@ -163,7 +164,7 @@ async def _run_jobs(
             client=client,
             sink=FileSink(settings.out),
             journal=journal,
-            policies=policies_from(settings),
+            policies=policies,
             in_flight=anyio.CapacityLimiter(settings.max_in_flight),
             downloads=anyio.CapacityLimiter(settings.max_downloads),
             jitter=rng.random,

@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -209,12 +210,12 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
     settings.credentials()
     _, expanded, as_of = planned(arguments, settings.max_jobs)
-    return run_plan(
-        settings, expanded, manifest=str(arguments.manifest), as_of=as_of, force=arguments.force
-    )
+    manifest = str(arguments.manifest)
+    run = partial(run_and_report, manifest=manifest, as_of=as_of, force=arguments.force)
+    return anyio.run(run, settings, expanded)
 
 
-def run_plan(
+async def run_and_report(
     settings: Settings, expanded: Plan, *, manifest: str, as_of: date, force: bool = False
 ) -> ExitCode:
     """Run a plan with logging configured from `settings`; print the human summary on stdout."""
@@ -224,7 +225,7 @@ def run_plan(
     request = RunRequest(
         jobs=expanded.jobs, manifest=manifest, as_of=as_of.isoformat(), force=force
     )
-    outcome = anyio.run(execute, settings, request)
+    outcome = await execute(settings, request)
     print(describe_outcome(outcome, settings.out))
     return outcome.exit_code
 

@@ -4,18 +4,16 @@ without an account and for benchmarks against a separate process."""
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+import contextlib
+import time
 from pathlib import Path
 from typing import Any
 
 import anyio
 
-from orchestrator.app import RunRequest, execute
-from orchestrator.edges.logs import configure_logging
 from orchestrator.errors import UsageError
 from orchestrator.exit_codes import ExitCode
 from orchestrator.fakeapi import FakeApi, FakeConfig, Faults, describe, serve_forever
-from orchestrator.run.summary import describe_outcome
 from orchestrator.settings import load_settings
 
 DEMO_LIMITS: dict[str, Any] = {
@@ -69,7 +67,7 @@ def _duration(text: str) -> float | tuple[float, float]:
 
 
 def command_demo(arguments: argparse.Namespace) -> ExitCode:
-    from orchestrator.cli import planned
+    from orchestrator.cli import planned, run_and_report
 
     _, expanded, as_of = planned(arguments)
     config = FakeConfig(faults=DEMO_FAULTS)
@@ -83,16 +81,14 @@ def command_demo(arguments: argparse.Namespace) -> ExitCode:
                 password=config.password,
                 company_key=config.company_key,
                 out=arguments.out,
-                journal=arguments.out / ".orchestrator" / "journal.sqlite",
                 **DEMO_LIMITS,
             )
-            configure_logging(log_format=settings.log_format, level=settings.log_level)
-            started = datetime.now()
-            request = RunRequest(expanded.jobs, str(arguments.manifest), as_of.isoformat())
-            outcome = await execute(settings, request)
-            print(describe_outcome(outcome, settings.out))
-            print(f"demo finished in {(datetime.now() - started).total_seconds():.1f} s")
-            return outcome.exit_code
+            started = time.monotonic()
+            code = await run_and_report(
+                settings, expanded, manifest=str(arguments.manifest), as_of=as_of
+            )
+            print(f"demo finished in {time.monotonic() - started:.1f} s")
+            return code
 
     return anyio.run(demo)
 
@@ -112,10 +108,8 @@ def command_fake_api(arguments: argparse.Namespace) -> ExitCode:
             on_ready=lambda fake: print(describe(fake), flush=True),
         )
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops the fake
         anyio.run(serve)
-    except KeyboardInterrupt:
-        return ExitCode.OK
     return ExitCode.OK
 
 

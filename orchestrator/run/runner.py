@@ -154,7 +154,7 @@ class JobRunner:
         try:
             while True:
                 state = progress.state
-                if isinstance(state, Stored | Failed | TimedOut | SplitUp):
+                if isinstance(state, Terminal):
                     return state
                 remote = isinstance(state, Submit | Poll)
                 if remote and not holding_slot:
