@@ -28,14 +28,16 @@ AS_OF = date(2024, 6, 20)
 
 
 def manifest_for(
-    folder: Path, days: int, exports: tuple[str, ...] = ("conversation", "user", "author")
+    folder: Path,
+    days: int,
+    exports: tuple[str, ...] = ("conversation", "user", "author"),
+    *,
+    team_filter: bool = True,
 ) -> Path:
+    """Daily windows over the last `days` days; each export unfiltered, and filtered by a team."""
+    filters = "\n      - {}" + ("\n      - {label: team-3, teamIds: [3]}" if team_filter else "")
     entries = "\n".join(
-        f"""  - name: {export_id.replace("_", "-")}
-    export_id: {export_id}
-    filters:
-      - {{}}
-      - {{label: team-3, teamIds: [3]}}"""
+        f"  - name: {export_id.replace('_', '-')}\n    export_id: {export_id}\n    filters:{filters}"
         for export_id in exports
     )
     start = date.fromordinal(AS_OF.toordinal() - days)
@@ -174,19 +176,26 @@ def test_sigterm_stops_cleanly_and_the_rerun_finishes(tmp_path: Path) -> None:
         assert_never_resubmitted(jobs, fake, out)
 
 
+def sigterm_mid_download(manifest: Path, fake: RunningFake, out: Path, **env: str) -> int:
+    """Start a run, send SIGTERM as soon as a file is streaming, and return the run's exit code."""
+    process = cli(manifest, fake, out, ORCHESTRATOR_GRACE_SECONDS="30", **env)
+    deadline = time.monotonic() + 30
+    while not list(out.rglob("*.part")):
+        assert time.monotonic() < deadline, "no download started"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    return process.wait(60)
+
+
 def test_sigterm_lets_a_download_in_progress_finish(tmp_path: Path) -> None:
     """A SIGTERM that arrives mid-download lets the file complete within the grace period."""
-    manifest, out = manifest_for(tmp_path, 1, exports=("conversation",)), tmp_path / "out"
-    manifest.write_text(manifest.read_text().replace("      - {label: team-3, teamIds: [3]}\n", ""))
+    manifest, out = (
+        manifest_for(tmp_path, 1, ("conversation",), team_filter=False),
+        tmp_path / "out",
+    )
     config = FakeConfig(job_duration=0.01, rows_per_day=150_000)
     with fake_in_thread(config) as fake:
-        process = cli(manifest, fake, out, ORCHESTRATOR_GRACE_SECONDS="30")
-        deadline = time.monotonic() + 30
-        while not list(out.rglob("*.part")):
-            assert time.monotonic() < deadline, "no download started"
-            time.sleep(0.01)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 143
+        assert sigterm_mid_download(manifest, fake, out) == 143
     report = latest_report(out)
     assert [entry["status"] for entry in report["jobs"]] == ["downloaded"]
     assert_tree_matches(out, planned(manifest), report, config)
@@ -194,21 +203,15 @@ def test_sigterm_lets_a_download_in_progress_finish(tmp_path: Path) -> None:
 
 def test_sigterm_lets_a_split_windows_piece_finish_its_download(tmp_path: Path) -> None:
     """A piece of a split window that is downloading when SIGTERM arrives completes its file."""
-    manifest, out = manifest_for(tmp_path, 1, exports=("conversation",)), tmp_path / "out"
-    manifest.write_text(manifest.read_text().replace("      - {label: team-3, teamIds: [3]}\n", ""))
-    config = FakeConfig(
-        job_duration=0.01, rows_per_day=300_000, faults=Faults(max_window_seconds=12 * 3600)
+    manifest, out = (
+        manifest_for(tmp_path, 1, ("conversation",), team_filter=False),
+        tmp_path / "out",
     )
+    faults = Faults(max_window_seconds=12 * 3600)
+    config = FakeConfig(job_duration=0.01, rows_per_day=300_000, faults=faults)
     with fake_in_thread(config) as fake:
-        process = cli(
-            manifest, fake, out, ORCHESTRATOR_GRACE_SECONDS="30", ORCHESTRATOR_MAX_DOWNLOADS="1"
-        )
-        deadline = time.monotonic() + 30
-        while not list(out.rglob("*.part")):
-            assert time.monotonic() < deadline, "no download started"
-            time.sleep(0.01)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 143
-    statuses = [entry["status"] for entry in latest_report(out)["jobs"]]
-    assert "downloaded" in statuses
-    assert not list(out.rglob("*.part"))
+        assert sigterm_mid_download(manifest, fake, out, ORCHESTRATOR_MAX_DOWNLOADS="1") == 143
+    report = latest_report(out)
+    pieces = [entry for entry in report["jobs"] if entry["status"] == "downloaded"]
+    assert pieces and all(entry["parent_key"] for entry in pieces)
+    assert_tree_matches(out, planned(manifest), report, config)
