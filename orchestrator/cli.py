@@ -24,11 +24,11 @@ from orchestrator.core.planner import Plan, plan
 from orchestrator.edges.folders import is_file
 from orchestrator.edges.journal import JournalUnavailable
 from orchestrator.edges.logs import configure_logging
+from orchestrator.edges.settings import SECRET_FIELDS, Settings, SettingsError, load_settings
+from orchestrator.edges.status import describe_journal
 from orchestrator.errors import UsageError
 from orchestrator.exit_codes import ExitCode
-from orchestrator.run.summary import describe_outcome
-from orchestrator.settings import SECRET_FIELDS, Settings, SettingsError, load_settings
-from orchestrator.status import describe_journal
+from orchestrator.summary import describe_outcome
 
 DEFAULT_MANIFEST = Path("jobs.yaml")
 DEFAULT_MAX_JOBS = 100_000

@@ -11,10 +11,10 @@ from typing import Any
 
 import anyio
 
+from orchestrator.edges.settings import load_settings
 from orchestrator.errors import UsageError
 from orchestrator.exit_codes import ExitCode
 from orchestrator.fakeapi import FakeApi, FakeConfig, Faults, describe, serve_forever
-from orchestrator.settings import load_settings
 
 DEMO_LIMITS: dict[str, Any] = {
     "max_in_flight": 8,

@@ -22,8 +22,8 @@ from orchestrator.core.backoff import RetryPolicy
 from orchestrator.core.jobs import Window, make_job
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess, ReportsClient
+from orchestrator.edges.settings import load_settings
 from orchestrator.errors import CertificateRejected
-from orchestrator.settings import load_settings
 
 JOB = make_job(
     export_name="c",

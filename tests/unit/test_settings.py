@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.settings import SettingsError, load_settings
+from orchestrator.edges.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
