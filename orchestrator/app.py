@@ -26,9 +26,9 @@ from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess, ReportsClient
 from orchestrator.edges.journal import Journal
 from orchestrator.edges.report import totals, write_report
-from orchestrator.edges.settings import ENV_PREFIX, Settings, SettingsError
+from orchestrator.edges.settings import ENV_PREFIX, Settings
 from orchestrator.edges.sink import FileSink
-from orchestrator.errors import CredentialsRejected
+from orchestrator.errors import CredentialsRejected, SettingsError
 from orchestrator.exit_codes import ExitCode
 from orchestrator.run.results import JobResult
 from orchestrator.run.runner import JobRunner, Policies

@@ -19,15 +19,14 @@ from typing import Any
 import anyio
 
 from orchestrator.app import RunRequest, execute
-from orchestrator.core.manifest import Manifest, ManifestError, load_manifest
+from orchestrator.core.manifest import Manifest, load_manifest
 from orchestrator.core.planner import Plan, plan
 from orchestrator.edges.folders import is_file
-from orchestrator.edges.journal import JournalUnavailable
 from orchestrator.edges.logs import configure_logging
-from orchestrator.edges.settings import SECRET_FIELDS, Settings, SettingsError, load_settings
+from orchestrator.edges.settings import SECRET_FIELDS, Settings, load_settings
 from orchestrator.edges.status import describe_journal
-from orchestrator.errors import UsageError
-from orchestrator.exit_codes import ExitCode
+from orchestrator.errors import OrchestratorError, SettingsError, UsageError
+from orchestrator.exit_codes import ExitCode, describe_error, exit_code_for
 from orchestrator.summary import describe_outcome
 
 DEFAULT_MANIFEST = Path("jobs.yaml")
@@ -40,12 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     try:
         return int(arguments.command(arguments))
-    except ManifestError as error:
-        _say(f"invalid manifest:\n{error}")
-        return ExitCode.USAGE
-    except (SettingsError, UsageError, JournalUnavailable) as error:
-        _say(str(error))
-        return ExitCode.USAGE
+    except OrchestratorError as error:
+        _say(describe_error(error))
+        return exit_code_for(error)
     except KeyboardInterrupt:
         return ExitCode.SIGINT
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from orchestrator.errors import (
+    CredentialsRejected,
+    ManifestError,
+    OrchestratorError,
+    UsageError,
+)
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -16,3 +23,19 @@ class ExitCode(IntEnum):
     """The API rejected the credentials; the run stopped at once."""
     SIGINT = 130
     SIGTERM = 143
+
+
+def exit_code_for(error: OrchestratorError) -> ExitCode:
+    """The exit code of a command that ended with `error` (see the tree in orchestrator.errors)."""
+    if isinstance(error, UsageError):
+        return ExitCode.USAGE
+    if isinstance(error, CredentialsRejected):
+        return ExitCode.CREDENTIALS
+    return ExitCode.SOME_FAILED
+
+
+def describe_error(error: OrchestratorError) -> str:
+    """The one message a command prints for `error`."""
+    if isinstance(error, ManifestError):
+        return f"invalid manifest:\n{error}"
+    return str(error)

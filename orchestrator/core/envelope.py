@@ -11,9 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-
-class EnvelopeError(ValueError):
-    """An answer that does not have the documented shape; the message says what is wrong."""
+from orchestrator.errors import EnvelopeError
 
 
 @dataclass(frozen=True, slots=True)

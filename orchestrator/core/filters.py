@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from orchestrator.errors import FilterError
+
 COMMA_JOINED = frozenset({"priorities", "workqueueIds", "teamIds"})
 RESERVED = frozenset(
     {"companyKey", "startTime", "endTime", "reportFormat", "locale", "reportMetrics"}
@@ -22,14 +24,6 @@ MAX_LABEL = 64
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _RESERVED_FOLDED = {name.casefold(): name for name in RESERVED}
-
-
-class FilterError(ValueError):
-    """A filter entry the API could not be sent; `param` names the offending key, if one."""
-
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.param = param
 
 
 @dataclass(frozen=True, slots=True)

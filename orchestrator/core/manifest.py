@@ -28,10 +28,11 @@ from pydantic_core import ErrorDetails
 
 from orchestrator.core.dates import AbsoluteDate, DateExpr, parse_date_expr, resolve_date
 from orchestrator.core.durations import Duration, parse_duration
-from orchestrator.core.filters import FilterError, FilterSet, encode_filters
+from orchestrator.core.filters import FilterSet, encode_filters
 from orchestrator.core.jobs import Method, ReportFormat, Source
-from orchestrator.core.problems import FieldPath, ManifestError, Problem, dotted
+from orchestrator.core.problems import FieldPath, Problem, dotted
 from orchestrator.core.yaml_source import Locator, read_yaml, show
+from orchestrator.errors import FilterError, ManifestError
 
 __all__ = [
     "ExportDefaults",

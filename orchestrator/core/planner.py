@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 
 from orchestrator.core.dates import add_months, local_midnight, resolve_date
 from orchestrator.core.jobs import Job, Window, make_job
-from orchestrator.core.manifest import Manifest, ManifestError, Problem, ResolvedExport
+from orchestrator.core.manifest import Manifest, Problem, ResolvedExport
 from orchestrator.core.windows import count_windows, tile
+from orchestrator.errors import ManifestError
 
 MAX_JOBS = 100_000
 MAX_WINDOW = timedelta(days=90)

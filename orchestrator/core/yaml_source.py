@@ -13,7 +13,8 @@ from typing import Any, cast
 
 import yaml
 
-from orchestrator.core.problems import FieldPath, ManifestError, Problem, dotted
+from orchestrator.core.problems import FieldPath, Problem, dotted
+from orchestrator.errors import ManifestError
 
 _TOO_DEEP = "the YAML is nested too deeply"
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

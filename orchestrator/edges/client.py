@@ -21,14 +21,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from orchestrator.core.backoff import RetryPolicy, parse_retry_after
-from orchestrator.core.envelope import (
-    EnvelopeError,
-    RunIds,
-    StatusReport,
-    parse_created,
-    parse_status,
-    unwrap,
-)
+from orchestrator.core.envelope import RunIds, StatusReport, parse_created, parse_status, unwrap
 from orchestrator.core.jobs import Job
 from orchestrator.core.origins import secure_enough
 from orchestrator.core.redact import excerpt, sanitize, seal_url, unseal_url
@@ -39,6 +32,7 @@ from orchestrator.errors import (
     CredentialsRejected,
     DownloadCut,
     DownloadExpired,
+    EnvelopeError,
     OriginRefused,
     RunUnknown,
     TransientApiError,

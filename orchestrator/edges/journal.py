@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import anyio
 
 from orchestrator.edges.folders import FILE_MODE, make_folders, touch_private
+from orchestrator.errors import JournalLocked, JournalUnavailable
 
 T = TypeVar("T")
 
@@ -65,14 +66,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_key ON events (key);
 """
-
-
-class JournalUnavailable(Exception):
-    """The journal cannot be opened: its folder or file is unusable."""
-
-
-class JournalLocked(JournalUnavailable):
-    """Another run holds the journal."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,16 +26,13 @@ from yarl import URL
 from orchestrator.core.origins import secure_enough
 from orchestrator.core.redact import sanitize
 from orchestrator.edges.folders import is_dir, is_file
+from orchestrator.errors import SettingsError
 
 ENV_PREFIX = "ORCHESTRATOR_"
 DEFAULT_SECRETS_DIR = Path("/run/secrets/orchestrator")
 SECRET_FIELDS = ("username", "password", "company_key")
 MAX_SECONDS = 10**9
 """Longest duration any setting takes (about 31 years): a bound that keeps timers finite."""
-
-
-class SettingsError(Exception):
-    """Configuration that cannot be used; the message names the variable or flag to fix."""
 
 
 class Settings(BaseSettings):

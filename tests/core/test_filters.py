@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.core.filters import RESERVED, FilterError, FilterSet, encode_filters
+from orchestrator.core.filters import RESERVED, FilterSet, encode_filters
+from orchestrator.errors import FilterError
 
 
 def test_the_documented_lists_are_comma_joined() -> None:

@@ -12,7 +12,8 @@ import pytest
 from orchestrator.core.dates import AbsoluteDate, RelativeDate
 from orchestrator.core.durations import Duration
 from orchestrator.core.filters import FilterSet
-from orchestrator.core.manifest import ManifestError, Problem, load_manifest, parse_manifest
+from orchestrator.core.manifest import Problem, load_manifest, parse_manifest
+from orchestrator.errors import ManifestError
 from tests.core.strategies import EXAMPLE
 
 HEAD = "version: 1\nexports:\n  - name: a\n    export_id: conversation\n"

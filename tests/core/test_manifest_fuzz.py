@@ -8,8 +8,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.core.manifest import Manifest, ManifestError, parse_manifest
+from orchestrator.core.manifest import Manifest, parse_manifest
 from orchestrator.core.planner import plan
+from orchestrator.errors import ManifestError
 from tests.core.strategies import AS_OF, EXAMPLE, valid_manifests
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator.core.filters import FilterSet
-from orchestrator.core.manifest import ManifestError, parse_manifest
+from orchestrator.core.manifest import parse_manifest
 from orchestrator.core.planner import plan
 from orchestrator.core.windows import tile
+from orchestrator.errors import ManifestError
 from tests.core.strategies import AS_OF, EXAMPLE, valid_manifests
 
 AS_OF_EXAMPLE = date(2024, 3, 15)

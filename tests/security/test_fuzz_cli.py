@@ -34,8 +34,9 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.cli import main
-from orchestrator.core.manifest import ManifestError, load_manifest
+from orchestrator.core.manifest import load_manifest
 from orchestrator.core.planner import plan
+from orchestrator.errors import ManifestError
 from tests.core.strategies import AS_OF, EXAMPLE, valid_manifests
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from orchestrator.core.envelope import EnvelopeError, parse_created, parse_status, unwrap
+from orchestrator.core.envelope import parse_created, parse_status, unwrap
+from orchestrator.errors import EnvelopeError
 
 JOB_INFO = {
     "workflowId": "57113d95-0745-320b-9269-00de3a9a3128",

@@ -8,7 +8,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from orchestrator.edges.journal import Journal, JournalLocked
+from orchestrator.edges.journal import Journal
+from orchestrator.errors import JournalLocked
 
 IDENTITY = {
     "export_name": "conversations",

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.edges.settings import SettingsError, load_settings
+from orchestrator.edges.settings import load_settings
+from orchestrator.errors import SettingsError
 
 
 @pytest.fixture(autouse=True)
