@@ -22,17 +22,20 @@ from yarl import URL
 
 from orchestrator.core.backoff import PollPolicy, ResubmitPolicy, RetryPolicy
 from orchestrator.core.jobs import Job
+from orchestrator.core.lifecycle import Policies
+from orchestrator.core.results import JobResult
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess, ReportsClient
 from orchestrator.edges.journal import Journal
 from orchestrator.edges.report import totals, write_report
 from orchestrator.edges.settings import ENV_PREFIX, Settings
 from orchestrator.edges.sink import FileSink
-from orchestrator.errors import CredentialsRejected, SettingsError
+from orchestrator.errors import SettingsError
 from orchestrator.exit_codes import ExitCode
-from orchestrator.run.results import JobResult
-from orchestrator.run.runner import JobRunner, Policies
+from orchestrator.run.progress import RunProgress
+from orchestrator.run.runner import JobRunner
 from orchestrator.run.scheduler import Scheduler
+from orchestrator.run.shelter import Shelter
 
 _log = structlog.get_logger("orchestrator.run")
 
@@ -160,6 +163,8 @@ async def _run_jobs(
             jitter=rng.random,
             request_timeout=settings.request_timeout_seconds,
         )
+        progress = RunProgress(len(request.jobs))
+        shelter = Shelter(settings.grace_seconds)
         runner = JobRunner(
             client=client,
             sink=FileSink(settings.out),
@@ -167,30 +172,27 @@ async def _run_jobs(
             policies=policies,
             in_flight=anyio.CapacityLimiter(settings.max_in_flight),
             downloads=anyio.CapacityLimiter(settings.max_downloads),
+            shelter=shelter,
             jitter=rng.random,
+            on_state=progress.changed,
             force=request.force,
         )
-        scheduler = Scheduler(
-            runner,
-            journal,
-            launch_limit=2 * settings.max_in_flight + settings.max_downloads,
-            grace_seconds=settings.grace_seconds,
-        )
+        records = await journal.load()
+        launch_limit = 2 * settings.max_in_flight + settings.max_downloads
         async with anyio.create_task_group() as watchers:
-            watchers.start_soon(_stop_on_signal, scheduler, stopped_by, name="signals")
-            if settings.max_runtime_seconds is not None:
-                delay = max(settings.max_runtime_seconds - settings.grace_seconds, 0.0)
-                watchers.start_soon(_stop_at_deadline, scheduler, delay, name="deadline")
-            try:
-                results = await scheduler.run(request.jobs)
-            except* CredentialsRejected as group:
-                _log.error("orchestrator.credentials_rejected", error=str(group.exceptions[0]))
-                stopped_by.append(ExitCode.CREDENTIALS)
-                results = [
-                    JobResult(job, "interrupted", error="credentials rejected")
-                    for job in request.jobs
-                ]
+            async with Scheduler(
+                runner, progress, launch_limit=launch_limit, shelter=shelter
+            ) as scheduler:
+                watchers.start_soon(_stop_on_signal, scheduler, stopped_by, name="signals")
+                if settings.max_runtime_seconds is not None:
+                    delay = max(settings.max_runtime_seconds - settings.grace_seconds, 0.0)
+                    watchers.start_soon(_stop_at_deadline, scheduler, delay, name="deadline")
+                await scheduler.run(request.jobs, records)
             watchers.cancel_scope.cancel()
+        if scheduler.rejected is not None:
+            _log.error("orchestrator.credentials_rejected", error=str(scheduler.rejected))
+            stopped_by.insert(0, ExitCode.CREDENTIALS)
+        results = scheduler.results(request.jobs)
     return results, (stopped_by[0] if stopped_by else None)
 
 

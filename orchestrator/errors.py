@@ -8,6 +8,7 @@
     │       └── JournalLocked    another run holds it
     ├── ApiError                 the API answered, or failed to, in a way a job cannot use
     │   ├── CredentialsRejected  401 (or 403 on the credential probe): the run stops, exit 3
+    │   ├── ExportRefused        403/404/410 on create: this export cannot be had; the run goes on
     │   ├── RunUnknown           the server no longer knows a submitted run (404/410)
     │   ├── TransientApiError    429, 5xx, connection or timeout, still failing after every retry
     │   ├── BadResponse          not JSON, not PASS, a string result, missing or mistyped fields
@@ -17,6 +18,7 @@
     │   ├── DownloadExpired      the pre-signed URL was refused: ask the API for a new one
     │   └── DownloadCut          the body ended early or the connection broke
     ├── OriginRefused            a server-given URL is on an origin our credentials may not go to
+    ├── SealBroken               a sealed journal value cannot be opened (password changed): resubmit
     ├── FilterError              one manifest filter entry is unusable (becomes a ManifestError)
     └── SinkError                the output tree cannot take the file (disk full, permissions)
 
@@ -135,3 +137,12 @@ class FilterError(OrchestratorError):
 
 class SinkError(OrchestratorError):
     pass
+
+
+class ExportRefused(ApiError):
+    """The API will not create this export (403 once the credentials are proven, 404 or 410 on
+    create): that export's jobs fail, the run goes on."""
+
+
+class SealBroken(OrchestratorError):
+    """A sealed value from the journal cannot be opened (the password changed): resubmit."""

@@ -40,6 +40,7 @@ from orchestrator.errors import (
 
 T = TypeVar("T")
 Consume = Callable[[AsyncIterator[bytes], int | None], Awaitable[T]]
+Announce = Callable[[], Awaitable[None]]
 
 CHUNK_BYTES = 256 * 1024
 BODY_LIMIT = 1024 * 1024
@@ -122,15 +123,20 @@ class ReportsClient:
         state = "rejected" if self._rejected else "verified" if self._verified.is_set() else "new"
         return f"ReportsClient({str(self._access.base_url)!r}, credentials={state})"
 
-    async def submit(self, job: Job) -> RunIds:
-        """Create the export on the server; the answer's ids are what must be journaled."""
+    async def submit(self, job: Job, *, announce: Announce | None = None) -> RunIds:
+        """Create the export on the server; the answer's ids are what must be journaled.
+
+        `announce` is awaited once, when the budget is granted and the request is about to leave;
+        from then on the request is shielded from cancellation (within its timeout), so a journal
+        that says a create was sent never misses an answer that came back.
+        """
         url = self._access.create_url(job)
         params = job.request_params()
         if job.method == "GET":
             url = url.extend_query(params)
-            answer = await self._call("create", "GET", url)
+            answer = await self._call("create", "GET", url, announce=announce)
         else:
-            answer = await self._call("create", "POST", url, data=params)
+            answer = await self._call("create", "POST", url, data=params, announce=announce)
         return self._parse("create", url, answer, parse_created)
 
     async def status(self, status_url: str) -> StatusReport:
@@ -199,7 +205,14 @@ class ReportsClient:
                 f"download from object storage broke off: {_describe(error)}"
             ) from None
 
-    async def _call(self, kind: str, method: str, url: URL, data: Any = None) -> _Answer:
+    async def _call(
+        self,
+        kind: str,
+        method: str,
+        url: URL,
+        data: Any = None,
+        announce: Announce | None = None,
+    ) -> _Answer:
         """One API request with retries; the very first request of a run checks the credentials
         alone, so a rejected password costs one request, not one per job."""
         if self._rejected:
@@ -209,24 +222,34 @@ class ReportsClient:
                 if self._rejected:
                     raise self._rejected
                 if not self._verified.is_set():
-                    return await self._probe(kind, method, url, data)
-        return await self._with_retries(kind, method, url, data)
+                    return await self._probe(kind, method, url, data, announce)
+        return await self._with_retries(kind, method, url, data, announce)
 
-    async def _probe(self, kind: str, method: str, url: URL, data: Any) -> _Answer:
+    async def _probe(
+        self, kind: str, method: str, url: URL, data: Any, announce: Announce | None
+    ) -> _Answer:
         try:
-            answer = await self._with_retries(kind, method, url, data)
+            answer = await self._with_retries(kind, method, url, data, announce)
         except CredentialsRejected as error:
             self._rejected = error
             raise
         self._verified.set()
         return answer
 
-    async def _with_retries(self, kind: str, method: str, url: URL, data: Any) -> _Answer:
+    async def _with_retries(
+        self, kind: str, method: str, url: URL, data: Any, announce: Announce | None = None
+    ) -> _Answer:
         for attempt in count(1):
             await self._budget.acquire()
             retry_after: float | None = None
             try:
-                answer = await self._send(method, url, data)
+                if announce is None:
+                    answer = await self._send(method, url, data)
+                else:
+                    with anyio.CancelScope(shield=True):
+                        if attempt == 1:
+                            await announce()
+                        answer = await self._send(method, url, data)
             except aiohttp.ClientConnectorCertificateError as error:
                 raise CertificateRejected(
                     f"{kind} {self._safe(url)}: the TLS certificate did not verify "

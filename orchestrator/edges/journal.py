@@ -13,28 +13,17 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 
+from orchestrator.core.records import RECORD_COLUMNS, JobRecord
+from orchestrator.core.states import JOURNALED, StateName
 from orchestrator.edges.folders import FILE_MODE, make_folders, touch_private
 from orchestrator.errors import JournalLocked, JournalUnavailable
 
 T = TypeVar("T")
-
-STATES = (
-    "submitting",
-    "submitted",
-    "ready",
-    "downloaded",
-    "empty",
-    "failed",
-    "timed_out",
-    "split",
-)
-PENDING_STATES = ("submitting", "submitted", "ready")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -68,32 +57,7 @@ CREATE INDEX IF NOT EXISTS events_by_key ON events (key);
 """
 
 
-@dataclass(frozen=True, slots=True)
-class JobRecord:
-    """One row of the journal: the last known state of a job."""
-
-    key: str
-    export_name: str
-    window_start: str
-    window_end: str
-    state: str
-    parent_key: str | None = None
-    attempts: int = 0
-    uncertain: int = 0
-    workflow_id: str | None = None
-    run_id: str | None = None
-    status_url: str | None = None
-    """As the server gave it, with the companyKey or access-token value sealed (see redact)."""
-    path: str | None = None
-    bytes: int | None = None
-    rows: int | None = None
-    sha256: str | None = None
-    error: str | None = None
-    created_at: float = 0.0
-    updated_at: float = 0.0
-
-
-_COLUMNS = tuple(field.name for field in fields(JobRecord))
+_COLUMNS = RECORD_COLUMNS
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"  # noqa: S608 - column names are ours
 
 
@@ -144,15 +108,19 @@ class Journal:
         return await self._run(lambda: self._select_one(key))
 
     async def record(
-        self, key: str, state: str, *, note: str | None = None, **values: Any
+        self, key: str, state: StateName, *, note: str | None = None, **values: Any
     ) -> JobRecord:
         """Set a job's state (and any other columns) and append the change to its history."""
-        if state not in STATES:
+        if state not in JOURNALED:
             raise ValueError(f"unknown journal state {state!r}")
         unknown = set(values) - set(_COLUMNS)
         if unknown:
             raise ValueError(f"unknown journal columns {sorted(unknown)}")
         return await self._run(lambda: self._upsert(key, state, note, values))
+
+    async def restore(self, key: str, previous: JobRecord | None) -> None:
+        """Put a job's record back as it was (or remove it): a write that proved untrue."""
+        await self._run(lambda: self._put_back(key, previous))
 
     async def history(self, key: str) -> list[tuple[str, float, str | None]]:
         """The states a job went through, oldest first, with their times and notes."""
@@ -179,6 +147,22 @@ class Journal:
                 (key, state, now, note),
             )
         return record
+
+    def _put_back(self, key: str, previous: JobRecord | None) -> None:
+        connection = self._require()
+        with _Transaction(connection):
+            if previous is None:
+                connection.execute("DELETE FROM jobs WHERE key = ?", (key,))
+            else:
+                placeholders = ", ".join("?" for _ in _COLUMNS)
+                connection.execute(
+                    f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are ours
+                    [getattr(previous, column) for column in _COLUMNS],
+                )
+            connection.execute(
+                "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)",
+                (key, previous.state if previous else "forgotten", self._clock(), "restored"),
+            )
 
     def _select_one(self, key: str) -> JobRecord | None:
         row = self._require().execute(f"{_SELECT} WHERE key = ?", (key,)).fetchone()

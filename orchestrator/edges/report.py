@@ -12,8 +12,8 @@ from typing import Any
 
 from orchestrator.core.layout import RUNS_FOLDER
 from orchestrator.core.redact import sanitize
+from orchestrator.core.results import JobResult
 from orchestrator.edges.folders import FILE_MODE, make_folders
-from orchestrator.run.results import JobResult
 
 
 def job_entry(result: JobResult, secrets: Sequence[str] = ()) -> dict[str, Any]:

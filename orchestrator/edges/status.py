@@ -6,8 +6,10 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestrator.core.states import PENDING
 from orchestrator.edges.folders import is_file
-from orchestrator.edges.journal import PENDING_STATES
+
+PENDING_STATES = tuple(sorted(PENDING))
 
 MAX_LISTED_FAILURES = 20
 

@@ -1,92 +1,99 @@
-"""Drive one job through its states, doing the I/O each state asks for and journaling each step.
+"""Drive one job through its states: perform the I/O each state asks for, turn the outcome into an
+event, let `core.lifecycle.advance` decide, journal what must survive a crash.
 
-The decisions live in `orchestrator.core.lifecycle`; this module only performs them. Every expected
-failure becomes a state (and, in the end, a `JobResult`); only `CredentialsRejected` escapes, since
-it means the whole run must stop.
+Bookkeeping that must not be lost is shielded: the ids of a created export are journaled under
+`CancelScope(shield=True)` right after the answer, and so is a job's final state. A job is journaled
+`submitting` only once its request is about to leave (the budget granted), so a run stopped before
+that leaves the job as it was. Only `CredentialsRejected` escapes: the whole run must stop.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, assert_never
 
 import anyio
+import anyio.lowlevel
 import structlog
 
-from orchestrator.core.backoff import PollPolicy, ResubmitPolicy, RetryPolicy
-from orchestrator.core.envelope import RunIds
 from orchestrator.core.jobs import Job
 from orchestrator.core.layout import relative_path
 from orchestrator.core.lifecycle import (
+    KNOWN_RUNNER_STATES,
+    Broken,
     Cooldown,
+    CooledDown,
+    Cut,
+    Event,
+    Expired,
     Failed,
     Fetch,
+    FileStored,
+    Live,
+    Lost,
+    Policies,
     Poll,
+    Refused,
     SplitUp,
     State,
+    StatusSeen,
     Stored,
     Submit,
+    Submitted,
     Terminal,
     TimedOut,
-    after_run_lost,
-    after_status,
-    cooled,
-    fetch_again,
-    poll_again,
-    submitted,
+    Transient,
+    advance,
+    resume,
 )
-from orchestrator.edges.client import ReportsClient
-from orchestrator.edges.journal import JobRecord, Journal
-from orchestrator.edges.sink import FileSink, StoredFile
+from orchestrator.core.records import JobRecord
+from orchestrator.core.results import JobResult
+from orchestrator.core.states import StateName
+from orchestrator.edges.ports import ApiClient, JobJournal, Sink
+from orchestrator.edges.sink import StoredFile
 from orchestrator.errors import (
-    BadResponse,
-    CertificateRejected,
     CredentialsRejected,
     DownloadError,
-    OriginRefused,
+    ExportRefused,
+    OrchestratorError,
     RunUnknown,
-    SinkError,
+    SealBroken,
     TransientApiError,
 )
-from orchestrator.run.results import JobResult, Status
+from orchestrator.run.shelter import Shelter
 
 _log = structlog.get_logger("orchestrator.runner")
-_planned_key: ContextVar[str | None] = ContextVar("planned_key", default=None)
-"""The key of the planned job the current task works for (the same for every piece of it)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Policies:
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    poll: PollPolicy = field(default_factory=PollPolicy)
-    resubmit: ResubmitPolicy = field(default_factory=ResubmitPolicy)
-    job_timeout_seconds: float = 6 * 3600.0
+class Outcome:
+    """A job's result, and the jobs it split into (the scheduler runs those next)."""
+
+    result: JobResult
+    pieces: tuple[Job, ...] = ()
 
 
-@dataclass
-class _Progress:
-    """The last state reached, kept outside the cancel scope so a timeout can report it."""
-
-    state: State
+def _ignore(job: Job, state: State) -> None:
+    return None
 
 
 class JobRunner:
-    """Runs jobs to a result; one instance serves every job of a run."""
+    """Runs jobs to an outcome; one instance serves every job of a run."""
 
     def __init__(
         self,
         *,
-        client: ReportsClient,
-        sink: FileSink,
-        journal: Journal,
+        client: ApiClient,
+        sink: Sink,
+        journal: JobJournal,
         policies: Policies,
         in_flight: anyio.CapacityLimiter,
         downloads: anyio.CapacityLimiter,
+        shelter: Shelter,
         jitter: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        on_state: Callable[[Job, State], None] = _ignore,
         force: bool = False,
     ) -> None:
         self._client = client
@@ -95,32 +102,37 @@ class JobRunner:
         self._policies = policies
         self._in_flight = in_flight
         self._downloads = downloads
+        self._shelter = shelter
         self._jitter = jitter
         self._sleep = sleep
+        self._on_state = on_state
         self._force = force
-        self.downloading: Counter[str] = Counter()
-        """Files streaming right now, by the key of the planned job they belong to (a piece of a
-        split window counts for its planned job); a stop lets these jobs finish."""
+        self._warned: set[str] = set()
+        self._latest: dict[str, JobRecord | None] = {}
+        """The journal's record of each job as this runner last saw or wrote it."""
 
     def __repr__(self) -> str:
         return f"JobRunner(in_flight={self._in_flight!r}, downloads={self._downloads!r})"
 
-    async def run(self, job: Job, record: JobRecord | None) -> list[JobResult]:
-        """Take `job` from where the journal left it to a result (several, if it was split)."""
+    async def run(self, job: Job, record: JobRecord | None) -> Outcome:
+        """Take `job` from where the journal left it to its outcome."""
         structlog.contextvars.bind_contextvars(
             job=job.key, export=job.export_name, window=job.window.start.isoformat()
         )
-        if _planned_key.get() is None:
-            _planned_key.set(job.key)  # pieces of a split run in child tasks, which inherit it
         reused = await self._reusable(job, record)
         if reused is not None:
-            _log.info("orchestrator.job_reused", path=reused.path)
-            return [reused]
-        start = _resume_state(job, record, self._client.unsealed)
-        final = await self._drive(job, start)
-        return await self._finish(
-            job, final, uncertain=isinstance(start, Submit) and start.uncertain
-        )
+            _log.debug("orchestrator.job_reused", path=reused.path)
+            return Outcome(reused)
+        self._latest[job.key] = record
+        state = self._unsealed(job, resume(record, job.window))
+        self._on_state(job, state)
+        uncertain = isinstance(state, Submit) and state.uncertain
+        final = await self._drive(job, state)
+        return _outcome(job, final, uncertain=uncertain)
+
+    async def record_crash(self, job: Job, reason: str) -> None:
+        """Journal a job that ended in a bug, so `status` and the next run see it as failed."""
+        await self._record_final(job, Failed(0, reason))
 
     async def _reusable(self, job: Job, record: JobRecord | None) -> JobResult | None:
         if self._force or record is None or record.state not in ("downloaded", "empty"):
@@ -133,7 +145,7 @@ class JobRunner:
             job=job,
             status="empty" if record.state == "empty" else "downloaded",
             attempts=record.attempts,
-            ids=_ids(record),
+            ids=record.ids,
             path=record.path,
             bytes=record.bytes,
             rows=record.rows,
@@ -141,19 +153,36 @@ class JobRunner:
             reused=True,
         )
 
-    async def _drive(self, job: Job, state: State) -> Terminal:
-        progress = _Progress(state)
-        with anyio.move_on_after(self._policies.job_timeout_seconds) as deadline:
-            return await self._steps(job, progress)
-        assert deadline.cancelled_caught
-        last = progress.state
-        return TimedOut(getattr(last, "attempts", 0), getattr(last, "ids", None))
+    def _unsealed(self, job: Job, state: State) -> State:
+        """A resumed poll needs the status URL the server gave; if the journal's sealed copy
+        cannot be opened (the password changed), the job is resubmitted instead."""
+        if not isinstance(state, Poll):
+            return state
+        try:
+            url = self._client.unsealed(state.ids.status_url)
+        except SealBroken as error:
+            reason = f"cannot reuse the journaled status URL ({error}); submitting again"
+            _log.warning("orchestrator.seal_broken", reason=reason)
+            return advance(state, Lost(reason), self._policies, job.window)
+        return replace(state, ids=replace(state.ids, status_url=url))
 
-    async def _steps(self, job: Job, progress: _Progress) -> Terminal:
+    async def _drive(self, job: Job, state: State) -> Terminal:
+        """Steps until a terminal state, within the job timeout."""
+        last = [state]
+        with anyio.move_on_after(self._policies.job_timeout_seconds) as deadline:
+            return await self._steps(job, last, deadline)
+        live = last[0]
+        assert not isinstance(live, Terminal)
+        reason = f"not finished after {self._policies.job_timeout_seconds:g} s"
+        timed_out = await self._enter(job, live, Expired(reason))
+        assert isinstance(timed_out, TimedOut)
+        return timed_out
+
+    async def _steps(self, job: Job, last: list[State], deadline: anyio.CancelScope) -> Terminal:
         holding_slot = False
         try:
             while True:
-                state = progress.state
+                state = last[0]
                 if isinstance(state, Terminal):
                     return state
                 remote = isinstance(state, Submit | Poll)
@@ -163,67 +192,95 @@ class JobRunner:
                 elif not remote and holding_slot:
                     self._in_flight.release()
                     holding_slot = False
-                progress.state = await self._step(job, state)
-                _log_transition(state, progress.state)
+                event = await self._perform(job, state, deadline.deadline)
+                last[0] = await self._enter(job, state, event)
         finally:
             if holding_slot:
                 self._in_flight.release()
 
-    async def _step(self, job: Job, state: Submit | Poll | Fetch | Cooldown) -> State:
-        match state:
-            case Submit():
-                return await self._submit(job, state)
-            case Poll():
-                return await self._poll(job, state)
-            case Fetch():
-                return await self._fetch(job, state)
-            case Cooldown():
-                await self._sleep(self._policies.resubmit.cooldown(state.attempts))
-                return cooled(state)
-            case _:
-                assert_never(state)
-
-    async def _submit(self, job: Job, state: Submit) -> State:
-        await self._record(
-            job,
-            "submitting",
-            attempts=state.attempts + 1,
-            uncertain=int(state.uncertain),
-            workflow_id=None,
-            run_id=None,
-            status_url=None,
-            error=None,
-        )
+    async def _perform(self, job: Job, state: Live, deadline: float) -> Event:
+        """The I/O one state asks for, its outcome as an event; every expected error maps to an
+        event here, in one place."""
         try:
-            ids = await self._client.submit(job)
-        except (TransientApiError, BadResponse, CertificateRejected) as error:
-            return Failed(state.attempts + 1, f"submit failed: {error}")
-        await self._record(
-            job,
-            "submitted",
-            workflow_id=ids.workflow_id,
-            run_id=ids.run_id,
-            status_url=self._client.sealed(ids.status_url),
-        )
-        return submitted(state, ids)
+            match state:
+                case Submit():
+                    return await self._submit(job, state)
+                case Poll():
+                    return await self._poll(job, state)
+                case Fetch():
+                    return await self._fetch(job, state, deadline)
+                case Cooldown():
+                    await self._sleep(self._policies.resubmit.cooldown(state.attempts))
+                    return CooledDown()
+                case _:
+                    assert_never(state)
+        except CredentialsRejected:
+            raise
+        except OrchestratorError as error:
+            return _event_for(error)
 
-    async def _poll(self, job: Job, state: Poll) -> State:
-        await self._sleep(self._policies.poll.delay(state.polls))
-        try:
-            report = await self._client.status(state.ids.status_url)
-        except RunUnknown as error:
-            return self._run_lost(job, state.attempts, f"the server lost the run: {error}")
-        except TransientApiError as error:
-            _log.warning("orchestrator.poll_failed", error=str(error))
-            return poll_again(state)
-        except (BadResponse, OriginRefused, CertificateRejected) as error:
-            return Failed(state.attempts, str(error), state.ids)
-        next_state = after_status(state, report, job.window, self._policies.resubmit)
-        if isinstance(next_state, Fetch):
+    async def _enter(self, job: Job, before: Live, event: Event) -> State:
+        """Advance, journal what the new state must leave behind, and say so in the log."""
+        after = advance(before, event, self._policies, job.window)
+        if isinstance(after, Terminal):
+            await self._record_final(job, after)
+        elif isinstance(after, Fetch) and not isinstance(before, Fetch):
             await self._record(job, "ready")
-        return next_state
+        elif (
+            isinstance(after, Poll)
+            and isinstance(before, Poll)
+            and after.ids.status_url != before.ids.status_url
+        ):
+            sealed = self._client.sealed(after.ids.status_url)
+            await self._record(job, "submitted", status_url=sealed)
+        _log_change(before, after, event)
+        self._on_state(job, after)
+        return after
 
-    async def _fetch(self, job: Job, state: Fetch) -> State:
+    async def _submit(self, job: Job, state: Submit) -> Event:
+        before = self._latest.get(job.key)
+        announced = False
+
+        async def announce() -> None:
+            nonlocal announced
+            announced = True
+            await self._record(
+                job,
+                "submitting",
+                attempts=state.attempts + 1,
+                uncertain=int(state.uncertain),
+                workflow_id=None,
+                run_id=None,
+                status_url=None,
+                error=None,
+            )
+
+        try:
+            ids = await self._client.submit(job, announce=announce)
+        except CredentialsRejected:
+            if announced:  # the server answered 401: nothing was created, nothing is uncertain
+                with anyio.CancelScope(shield=True):
+                    await self._journal.restore(job.key, before)
+            raise
+        with anyio.CancelScope(shield=True):  # the ids must reach the journal, whatever happens
+            await self._record(
+                job,
+                "submitted",
+                workflow_id=ids.workflow_id,
+                run_id=ids.run_id,
+                status_url=self._client.sealed(ids.status_url),
+            )
+        return Submitted(ids)
+
+    async def _poll(self, job: Job, state: Poll) -> Event:
+        await self._sleep(self._policies.poll.delay(state.polls))
+        report = await self._client.status(state.ids.status_url)
+        if report.runner_state not in KNOWN_RUNNER_STATES and job.key not in self._warned:
+            self._warned.add(job.key)  # once per job: it is polled on within the job timeout
+            _log.warning("orchestrator.unknown_runner_state", runner_state=report.runner_state)
+        return StatusSeen(report)
+
+    async def _fetch(self, job: Job, state: Fetch, deadline: float) -> Event:
         if state.tries:
             await self._sleep(self._policies.retry.delay(state.tries, self._jitter()))
         relative = relative_path(job)
@@ -235,90 +292,37 @@ class JobRunner:
                 relative, chunks, expected_size=size, report_format=job.format
             )
 
-        try:
-            async with self._downloads:
-                planned = _planned_key.get() or job.key
-                self.downloading[planned] += 1
-                try:
-                    stored = await self._client.download(state.download_url, store)
-                finally:
-                    self.downloading[planned] -= 1
-                    if not self.downloading[planned]:
-                        del self.downloading[planned]
-        except (DownloadError, TransientApiError) as error:
-            _log.warning("orchestrator.download_retry", error=str(error), tries=state.tries + 1)
-            return fetch_again(state, str(error), self._policies.retry.max_attempts)
-        except RunUnknown as error:
-            return self._run_lost(job, state.attempts, f"the server lost the run: {error}")
-        except (BadResponse, OriginRefused, CertificateRejected, SinkError) as error:
-            return Failed(state.attempts, str(error), state.ids)
-        return Stored(
-            state.attempts, state.ids, str(stored.path), stored.bytes, stored.rows, stored.sha256
-        )
+        async with self._downloads:
+            with self._shelter.protect(deadline) as shelter:
+                stored = await self._client.download(state.download_url, store)
+            if shelter.cancelled_caught:  # the grace period or the job timeout ran out
+                await anyio.lowlevel.checkpoint()
+                return Cut("the download was stopped")
+        return FileStored(str(stored.path), stored.bytes, stored.rows, stored.sha256)
 
-    def _run_lost(self, job: Job, attempts: int, reason: str) -> State:
-        return after_run_lost(attempts, reason, job.window, self._policies.resubmit)
-
-    async def _finish(self, job: Job, final: Terminal, *, uncertain: bool) -> list[JobResult]:
+    async def _record_final(self, job: Job, final: Terminal) -> None:
+        """A job's last word, journaled whatever cancellation arrives."""
+        values: dict[str, Any]
         match final:
             case Stored():
-                status: Status = "empty" if final.empty else "downloaded"
-                await self._record(
-                    job,
-                    status,
-                    path=final.path,
-                    bytes=final.bytes,
-                    rows=final.rows,
-                    sha256=final.sha256,
-                    error=None,
-                )
-                return [
-                    JobResult(
-                        job,
-                        status,
-                        final.attempts,
-                        final.ids,
-                        final.path,
-                        final.bytes,
-                        final.rows,
-                        final.sha256,
-                        resubmitted_uncertain=uncertain,
-                    )
-                ]
+                values = {
+                    "path": final.path,
+                    "bytes": final.bytes,
+                    "rows": final.rows,
+                    "sha256": final.sha256,
+                    "error": None,
+                }
             case Failed():
-                await self._record(job, "failed", attempts=final.attempts, error=final.reason)
-                return [JobResult(job, "failed", final.attempts, final.ids, error=final.reason)]
-            case TimedOut():
-                reason = f"not finished after {self._policies.job_timeout_seconds:g} s"
-                _log.error("orchestrator.job_state", state="timed_out", reason=reason)
-                await self._record(job, "timed_out", error=reason)
-                return [JobResult(job, "timed_out", final.attempts, final.ids, error=reason)]
-            case SplitUp():
-                await self._record(job, "split", error=final.reason)
-                return await self._run_pieces(job, final)
+                values = {"attempts": final.attempts, "error": final.reason}
+            case TimedOut() | SplitUp():
+                values = {"error": final.reason}
             case _:
                 assert_never(final)
+        with anyio.CancelScope(shield=True):
+            await self._record(job, final.name, **values)
 
-    async def _run_pieces(self, job: Job, split: SplitUp) -> list[JobResult]:
-        """Run each half of a failed window as its own job, concurrently, and gather the results."""
-        note = f"split after {split.attempts} failed attempts: {split.reason}"
-        results = [JobResult(job, "split", split.attempts, error=note)]
-        pieces = [job.piece(half) for half in split.halves]
-        _log.warning("orchestrator.job_split", pieces=[p.key for p in pieces], reason=split.reason)
-
-        async def run_piece(piece: Job) -> None:
-            results.extend(await self.run(piece, await self._journal.get(piece.key)))
-
-        try:
-            async with anyio.create_task_group() as group:
-                for piece in pieces:
-                    group.start_soon(run_piece, piece, name=f"job {piece.key}")
-        except* CredentialsRejected as rejected:
-            raise rejected.exceptions[0] from None  # plain, as from any other job: stop the run
-        return results
-
-    async def _record(self, job: Job, state: str, **values: Any) -> None:
-        await self._journal.record(
+    async def _record(self, job: Job, state: StateName, **values: Any) -> None:
+        self._latest[job.key] = await self._journal.record(
             job.key,
             state,
             parent_key=job.parent_key,
@@ -329,57 +333,71 @@ class JobRunner:
         )
 
 
-def _resume_state(job: Job, record: JobRecord | None, unseal: Callable[[str], str]) -> State:
-    """Where a job starts, given what an earlier run journaled about it.
-
-    A ready export is polled once more rather than fetched: the download URL carries a per-job
-    token, which the journal does not keep, and the poll hands out a fresh one.
-    """
-    if record is None:
-        return Submit()
-    ids = _ids(record)
-    if record.state == "submitting":
-        return Submit(uncertain=True)
-    if record.state in ("submitted", "ready") and ids:
-        return Poll(record.attempts, replace(ids, status_url=unseal(ids.status_url)))
-    if record.state == "split":
-        return SplitUp(
-            record.attempts, record.error or "split in an earlier run", job.window.split()
-        )
-    return Submit()
+def _event_for(error: OrchestratorError) -> Event:
+    """The lifecycle event an expected error stands for."""
+    reason = str(error)
+    if isinstance(error, ExportRefused):
+        return Refused(reason)
+    if isinstance(error, RunUnknown):
+        return Lost(f"the server lost the run: {reason}")
+    if isinstance(error, SealBroken):
+        return Lost(reason)
+    if isinstance(error, TransientApiError):
+        return Transient(reason)
+    if isinstance(error, DownloadError):
+        return Cut(reason)
+    return Broken(reason)  # BadResponse, OriginRefused, CertificateRejected, SinkError, ...
 
 
-def _ids(record: JobRecord) -> RunIds | None:
-    if record.workflow_id and record.run_id and record.status_url:
-        return RunIds(record.workflow_id, record.run_id, record.status_url)
-    return None
+def _outcome(job: Job, final: Terminal, *, uncertain: bool) -> Outcome:
+    match final:
+        case Stored():
+            return Outcome(
+                JobResult(
+                    job,
+                    final.name,
+                    final.attempts,
+                    final.ids,
+                    final.path,
+                    final.bytes,
+                    final.rows,
+                    final.sha256,
+                    resubmitted_uncertain=uncertain,
+                )
+            )
+        case Failed():
+            return Outcome(JobResult(job, "failed", final.attempts, final.ids, error=final.reason))
+        case TimedOut():
+            return Outcome(
+                JobResult(job, "timed_out", final.attempts, final.ids, error=final.reason)
+            )
+        case SplitUp():
+            note = f"split after {final.attempts} failed attempts: {final.reason}"
+            pieces = tuple(job.piece(half) for half in final.halves)
+            _log.warning("orchestrator.job_split", pieces=[p.key for p in pieces])
+            return Outcome(JobResult(job, "split", final.attempts, error=note), pieces)
+        case _:
+            assert_never(final)
 
 
-_STATE_NAMES: dict[type, str] = {
-    Submit: "submitting",
-    Poll: "submitted",
-    Fetch: "ready",
-    Cooldown: "cooling_down",
-    Failed: "failed",
-    TimedOut: "timed_out",
-    SplitUp: "split",
-}
-
-
-def _log_transition(before: State, after: State) -> None:
-    """One log line per state change, named as the journal names states."""
+def _log_change(before: State, after: State, event: Event) -> None:
+    """One log line per change of state, named as the journal names states."""
     if type(before) is type(after):
+        if isinstance(event, Transient):
+            _log.info("orchestrator.poll_failed", error=event.reason)
+        elif isinstance(event, Cut):
+            _log.info("orchestrator.download_retry", error=event.reason)
         return
-    if isinstance(after, Stored):
-        state = "empty" if after.empty else "downloaded"
-    else:
-        state = _STATE_NAMES[type(after)]
-    fields: dict[str, object] = {"state": state}
+    fields: dict[str, object] = {"state": after.name}
     if isinstance(after, Poll):
         fields.update(workflow_id=after.ids.workflow_id, attempt=after.attempts)
-    elif isinstance(after, Cooldown | Failed | SplitUp):
+    elif isinstance(after, Cooldown | Failed | SplitUp | TimedOut):
         fields["reason"] = after.reason
     elif isinstance(after, Stored):
         fields.update(path=after.path, bytes=after.bytes, rows=after.rows)
-    log = _log.error if isinstance(after, Failed) else _log.info
-    log("orchestrator.job_state", **fields)
+    if isinstance(after, Failed | TimedOut):
+        _log.error("orchestrator.job_state", **fields)
+    elif isinstance(after, Cooldown | SplitUp):
+        _log.warning("orchestrator.job_state", **fields)
+    else:
+        _log.info("orchestrator.job_state", **fields)

@@ -1,110 +1,167 @@
-"""Fan the jobs of a run out in one task group, under the limits, and stop cleanly when asked.
+"""Fan the jobs of a run out in one task group, under a launch limit, and stop cleanly when asked.
 
-Limits on exports in flight and downloads live in the runner; here, a launch limit keeps the number
-of live job tasks bounded, so a backfill of 100,000 jobs does not hold 100,000 coroutines. Stopping
-cancels scopes: jobs that are not downloading stop at once (the journal already knows where each
-one is), downloads in progress get a grace period, then everything is cancelled.
+    async with Scheduler(runner, progress, launch_limit=..., shelter=...) as scheduler:
+        await scheduler.run(jobs, records)      # returns when every job is done, or on stop()
+    results = scheduler.results(jobs)           # every planned job, with its pieces after it
+
+The scheduler owns its task group (as APScheduler 4 does). A launch limit keeps the number of live
+job tasks bounded, so a backfill of 100,000 jobs does not hold 100,000 coroutines; the pieces of a
+split window are launched by the same loop, under the same limit, ahead of new work. `stop()`
+cancels the task group: every job stops at its next await (the journal already knows where each
+one is), except downloads in progress, which the shelter lets finish within the grace period.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Self
 
 import anyio
 import structlog
+from anyio.abc import TaskGroup
 
 from orchestrator.core.jobs import Job
-from orchestrator.edges.journal import PENDING_STATES, JobRecord, Journal
+from orchestrator.core.records import JobRecord
+from orchestrator.core.results import JobResult
+from orchestrator.core.states import PENDING
 from orchestrator.errors import CredentialsRejected
-from orchestrator.run.results import JobResult
-from orchestrator.run.runner import JobRunner
+from orchestrator.run.progress import RunProgress
+from orchestrator.run.runner import JobRunner, Outcome
+from orchestrator.run.shelter import Shelter
 
 _log = structlog.get_logger("orchestrator.scheduler")
 
 
 class Scheduler:
-    """Runs a list of jobs to results; `stop()` may be called from any task."""
+    """Runs jobs to results; `stop()` may be called from any task of the same event loop."""
 
     def __init__(
-        self, runner: JobRunner, journal: Journal, *, launch_limit: int, grace_seconds: float
+        self, runner: JobRunner, progress: RunProgress, *, launch_limit: int, shelter: Shelter
     ) -> None:
         self._runner = runner
-        self._journal = journal
-        self._launch = anyio.Semaphore(launch_limit)
-        self._grace_seconds = grace_seconds
-        self._job_scopes: dict[str, anyio.CancelScope] = {}
-        self._stopping = anyio.Event()
-        self._results: dict[str, list[JobResult]] = {}
-        self._launching = anyio.CancelScope()
+        self._progress = progress
+        self._slots = anyio.Semaphore(launch_limit)
+        self._shelter = shelter
+        self._stack: AsyncExitStack | None = None
+        self._group: TaskGroup | None = None
+        self._queue: deque[tuple[Job, JobRecord | None]] = deque()
+        self._live = 0
+        self._wake = anyio.Event()
+        self._results: dict[str, JobResult] = {}
+        self._pieces: dict[str, tuple[Job, ...]] = {}
+        self._records: dict[str, JobRecord] = {}
+        self.stopped = False
+        self.rejected: CredentialsRejected | None = None
+        """Set when the API rejected the credentials mid-run: the run stopped for it."""
 
     def __repr__(self) -> str:
-        state = "stopping" if self._stopping.is_set() else "running"
-        return f"Scheduler({state}, live={len(self._job_scopes)}, done={len(self._results)})"
+        state = "stopped" if self.stopped else "running" if self._group else "idle"
+        return f"Scheduler({state}, live={self._live}, done={len(self._results)})"
+
+    async def __aenter__(self) -> Self:
+        async with AsyncExitStack() as stack:
+            self._group = await stack.enter_async_context(anyio.create_task_group())
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        assert self._stack is not None
+        try:
+            return await self._stack.__aexit__(kind, error, traceback)
+        finally:
+            self._group = None
 
     def stop(self) -> None:
-        """Stop launching; cancel every job that is not downloading. Idempotent."""
-        if self._stopping.is_set():
+        """Stop launching and cancel every job; downloads in progress get the grace period."""
+        if self.stopped or self._group is None:
             return
-        self._stopping.set()
-        self._launching.cancel()
-        for key, scope in self._job_scopes.items():
-            if key not in self._runner.downloading:
-                scope.cancel()
+        self.stopped = True
+        self._shelter.close()
+        self._group.cancel_scope.cancel()
 
-    async def run(self, jobs: Sequence[Job]) -> list[JobResult]:
-        """Every job's results, in plan order; jobs cut short by a stop are `interrupted`."""
-        records = await self._journal.load()
-        async with anyio.create_task_group() as watchers:
-            async with anyio.create_task_group() as job_group:
-                watchers.start_soon(self._enforce_grace, job_group.cancel_scope, name="grace")
-                with self._launching:
-                    for job in _resumed_first(jobs, records):
-                        await self._launch.acquire()
-                        scope = anyio.CancelScope()
-                        self._job_scopes[job.key] = scope
-                        record = records.get(job.key)
-                        job_group.start_soon(
-                            self._guarded, job, record, scope, name=f"job {job.key}"
-                        )
-            watchers.cancel_scope.cancel()
-        return [result for job in jobs for result in self._results_of(job)]
+    async def run(self, jobs: Sequence[Job], records: dict[str, JobRecord]) -> None:
+        """Launch every job (resumed ones first) and return once all are done, or on stop()."""
+        assert self._group is not None, "use `async with Scheduler(...)`"
+        self._records = records
+        self._queue.extend((job, records.get(job.key)) for job in _resumed_first(jobs, records))
+        done = anyio.Event()
+        self._group.start_soon(self._launch, done, name="launcher")
+        await done.wait()
 
-    async def _enforce_grace(self, jobs_scope: anyio.CancelScope) -> None:
-        """Once stopping, give downloads the grace period, then cancel whatever still runs."""
-        await self._stopping.wait()
-        await anyio.sleep(self._grace_seconds)
-        if self._job_scopes:
-            _log.warning("orchestrator.grace_expired", cancelled=len(self._job_scopes))
-        jobs_scope.cancel()
+    def results(self, jobs: Sequence[Job]) -> list[JobResult]:
+        """Every job's result in plan order, each split job followed by its pieces; a job the
+        run did not finish is `interrupted` if anything was sent for it, else `not_started`."""
+        ordered: list[JobResult] = []
 
-    async def _guarded(self, job: Job, record: JobRecord | None, scope: anyio.CancelScope) -> None:
-        """Run one job so that its failure, whatever it is, becomes a result, not a crash."""
+        def add(job: Job) -> None:
+            ordered.append(self._results.get(job.key) or self._unfinished(job))
+            for piece in self._pieces.get(job.key, ()):
+                add(piece)
+
+        for job in jobs:
+            add(job)
+        return ordered
+
+    async def _launch(self, done: anyio.Event) -> None:
         try:
-            with scope:
-                if self._stopping.is_set():
-                    scope.cancel()
-                self._results[job.key] = await self._runner.run(job, record)
-        except CredentialsRejected:
-            raise
+            while self._queue or self._live:
+                if not self._queue:
+                    await self._wake.wait()
+                    self._wake = anyio.Event()
+                    continue
+                await self._slots.acquire()
+                job, record = self._queue.popleft()
+                self._live += 1
+                assert self._group is not None
+                self._group.start_soon(self._guarded, job, record, name=f"job {job.key}")
+        finally:
+            done.set()
+
+    async def _guarded(self, job: Job, record: JobRecord | None) -> None:
+        """Run one job so that its failure, whatever it is, becomes a result, not a crash."""
+        outcome: Outcome | None = None
+        try:
+            outcome = await self._runner.run(job, record)
+        except CredentialsRejected as error:
+            self.rejected = self.rejected or error
+            self.stop()
         except Exception as error:
             _log.exception("orchestrator.job_crashed", job=job.key)
-            self._results[job.key] = [
-                JobResult(job, "failed", error=f"internal error: {type(error).__name__}: {error}")
-            ]
+            reason = f"internal error: {type(error).__name__}: {error}"
+            await self._runner.record_crash(job, reason)
+            outcome = Outcome(JobResult(job, "failed", error=reason))
         finally:
-            del self._job_scopes[job.key]
-            self._launch.release()
+            if outcome is not None:
+                self._settle(job, outcome)
+            self._live -= 1
+            self._slots.release()
+            self._wake.set()
 
-    def _results_of(self, job: Job) -> list[JobResult]:
-        return self._results.get(job.key) or [
-            JobResult(job, "interrupted", error="the run stopped before this job finished")
-        ]
+    def _settle(self, job: Job, outcome: Outcome) -> None:
+        self._results[job.key] = outcome.result
+        if outcome.pieces:
+            self._pieces[job.key] = outcome.pieces
+            pieces = [(piece, self._records.get(piece.key)) for piece in outcome.pieces]
+            self._queue.extendleft(reversed(pieces))  # work already under way comes first
+
+    def _unfinished(self, job: Job) -> JobResult:
+        if self._progress.started(job.key):
+            return JobResult(job, "interrupted", error="the run stopped before this job finished")
+        return JobResult(job, "not_started", error="the run stopped before this job started")
 
 
 def _resumed_first(jobs: Sequence[Job], records: dict[str, JobRecord]) -> list[Job]:
     """Jobs the server is already running come first: they hold no new server capacity."""
-    pending = [job for job in jobs if _state(records, job) in PENDING_STATES]
-    rest = [job for job in jobs if _state(records, job) not in PENDING_STATES]
+    pending = [job for job in jobs if _state(records, job) in PENDING]
+    rest = [job for job in jobs if _state(records, job) not in PENDING]
     return pending + rest
 
 

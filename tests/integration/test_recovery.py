@@ -15,6 +15,7 @@ from orchestrator.cli import main
 from orchestrator.core.jobs import Job
 from orchestrator.core.manifest import load_manifest
 from orchestrator.core.planner import plan
+from orchestrator.core.states import StateName
 from orchestrator.edges.journal import Journal
 from orchestrator.fakeapi import FakeConfig, Faults
 from tests.integration.fakes import RunningFake, assert_tree_matches, fake_in_thread
@@ -58,7 +59,7 @@ def report_of(out: Path) -> dict[str, Any]:
     return dict(json.loads(newest.read_text()))
 
 
-def journal_with(out: Path, job: Job, state: str, **values: Any) -> None:
+def journal_with(out: Path, job: Job, state: StateName, **values: Any) -> None:
     """Write one record as an earlier, interrupted run would have left it."""
 
     async def write() -> None:

@@ -96,7 +96,7 @@ async def test_unknown_states_and_columns_are_refused(tmp_path: Path) -> None:
     journal.open()
     try:
         with pytest.raises(ValueError, match="state"):
-            await journal.record("k", "donwloaded", **IDENTITY)
+            await journal.record("k", "donwloaded", **IDENTITY)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="columns"):
             await journal.record("k", "failed", colour="red", **IDENTITY)
     finally:

@@ -1,31 +1,51 @@
-"""Every transition of a job's state machine, without I/O."""
+"""Every transition of a job's state machine, without I/O: `advance(state, event)` and `resume`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from orchestrator.core.backoff import ResubmitPolicy
+import pytest
+
+from orchestrator.core.backoff import ResubmitPolicy, RetryPolicy
 from orchestrator.core.envelope import RunIds, StatusReport
 from orchestrator.core.jobs import Window
 from orchestrator.core.lifecycle import (
+    Broken,
     Cooldown,
+    CooledDown,
+    Cut,
+    Expired,
     Failed,
     Fetch,
+    FileStored,
+    LifecycleError,
+    Lost,
+    Policies,
     Poll,
+    Refused,
     SplitUp,
+    State,
+    StatusSeen,
+    Stored,
     Submit,
-    after_export_failure,
-    after_run_lost,
-    after_status,
-    cooled,
-    fetch_again,
-    poll_again,
-    submitted,
+    Submitted,
+    TimedOut,
+    Transient,
+    advance,
+    resume,
+    started,
 )
+from orchestrator.core.records import JobRecord
+from orchestrator.core.states import JOURNALED, STATE_NAMES
 
 IDS = RunIds("wf", "run+/=", "https://api/status?companyKey=k")
 DAY = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
-POLICY = ResubmitPolicy(max_attempts=3, min_window_seconds=3600)
+HOUR = Window(DAY.start, DAY.start + timedelta(hours=1))
+POLICIES = Policies(
+    retry=RetryPolicy(max_attempts=3),
+    resubmit=ResubmitPolicy(max_attempts=3, min_window_seconds=3600),
+    blank_close_polls=2,
+)
 
 
 def report(
@@ -34,19 +54,27 @@ def report(
     return StatusReport(state, detail, None, url, status_url)
 
 
+def step(state: Submit | Poll | Fetch | Cooldown, event: object, window: Window = DAY) -> object:
+    return advance(state, event, POLICIES, window)  # type: ignore[arg-type]
+
+
 def test_submit_counts_an_attempt() -> None:
     """A successful submit moves to polling with one more attempt."""
-    assert submitted(Submit(attempts=1), IDS) == Poll(2, IDS)
+    assert step(Submit(attempts=1), Submitted(IDS)) == Poll(2, IDS)
+
+
+@pytest.mark.parametrize("event", [Refused("404"), Broken("not JSON"), Transient("503")])
+def test_a_submit_that_cannot_succeed_fails_the_job(event: object) -> None:
+    """A refused, malformed or persistently failing create fails the job, attempt counted."""
+    nxt = step(Submit(attempts=0), event)
+    assert isinstance(nxt, Failed)
+    assert nxt.attempts == 1 and nxt.reason.startswith("submit failed: ")
 
 
 def test_running_keeps_polling_and_adopts_a_new_status_url() -> None:
     """A running export is polled again, at the newer statusUrl the server gave."""
-    nxt = after_status(
-        Poll(1, IDS),
-        report("RUNNING", status_url="https://api/s?analyticsAccessToken=t"),
-        DAY,
-        POLICY,
-    )
+    seen = report("RUNNING", status_url="https://api/s?analyticsAccessToken=t")
+    nxt = step(Poll(1, IDS), StatusSeen(seen))
     assert isinstance(nxt, Poll)
     assert nxt.polls == 1
     assert nxt.ids.status_url.endswith("analyticsAccessToken=t")
@@ -54,26 +82,41 @@ def test_running_keeps_polling_and_adopts_a_new_status_url() -> None:
 
 def test_completed_goes_to_fetch() -> None:
     """CLOSED/COMPLETED with a downloadUrl leads to the download."""
-    nxt = after_status(Poll(1, IDS), report("CLOSED", "COMPLETED", "https://api/d"), DAY, POLICY)
+    nxt = step(Poll(1, IDS), StatusSeen(report("CLOSED", "COMPLETED", "https://api/d")))
     assert nxt == Fetch(1, IDS, "https://api/d")
 
 
-def test_completed_without_download_url_fails() -> None:
-    """A completed export with no downloadUrl is a failure, not an endless poll."""
-    nxt = after_status(Poll(1, IDS), report("CLOSED", "COMPLETED"), DAY, POLICY)
-    assert isinstance(nxt, Failed)
+def test_completed_without_download_url_is_polled_again() -> None:
+    """CLOSED/COMPLETED with an empty downloadUrl means "wait a bit longer" (the quick start)."""
+    nxt = step(Poll(1, IDS, polls=3), StatusSeen(report("CLOSED", "COMPLETED")))
+    assert nxt == Poll(1, IDS, polls=4)
+
+
+def test_an_unknown_runner_state_without_detail_is_polled_on() -> None:
+    """A runnerState we do not know, with an empty detail, is neither success nor failure."""
+    nxt = step(Poll(1, IDS), StatusSeen(report("QUEUED")))
+    assert nxt == Poll(1, IDS, polls=1)
+
+
+def test_closed_without_detail_is_polled_a_few_times_then_fails() -> None:
+    """CLOSED with an empty detail gets `blank_close_polls` more polls before it is a failure."""
+    state: object = Poll(1, IDS)
+    for blank in (1, 2):
+        state = step(state, StatusSeen(report("CLOSED")))  # type: ignore[arg-type]
+        assert state == Poll(1, IDS, polls=blank, blank_closes=blank)
+    assert isinstance(step(state, StatusSeen(report("CLOSED"))), Cooldown)  # type: ignore[arg-type]
 
 
 def test_failed_export_cools_down_while_attempts_remain() -> None:
     """A FAILED export is resubmitted after a cooldown until the attempts are used."""
-    nxt = after_status(Poll(2, IDS), report("CLOSED", "FAILED"), DAY, POLICY)
+    nxt = step(Poll(2, IDS), StatusSeen(report("CLOSED", "FAILED")))
     assert isinstance(nxt, Cooldown)
-    assert cooled(nxt) == Submit(attempts=2)
+    assert step(nxt, CooledDown()) == Submit(attempts=2)
 
 
 def test_exhausted_attempts_split_the_window_into_halves() -> None:
     """After the last attempt, a long window is split into two halves that tile it."""
-    nxt = after_export_failure(3, "FAILED", DAY, POLICY)
+    nxt = step(Poll(3, IDS), StatusSeen(report("CLOSED", "FAILED")))
     assert isinstance(nxt, SplitUp)
     first, second = nxt.halves
     assert (first.start, first.end, second.end) == (
@@ -85,29 +128,108 @@ def test_exhausted_attempts_split_the_window_into_halves() -> None:
 
 def test_a_window_too_short_to_split_fails_with_the_reason() -> None:
     """A window whose halves would be under the minimum fails with the server's words."""
-    hour = Window(DAY.start, DAY.start + timedelta(hours=1))
-    nxt = after_export_failure(3, "export ended CLOSED: FAILED", hour, POLICY)
+    nxt = step(Poll(3, IDS), StatusSeen(report("CLOSED", "FAILED")), HOUR)
     assert nxt == Failed(3, "export ended CLOSED: FAILED")
 
 
-def test_poll_again_only_counts_the_poll() -> None:
-    """An unanswered poll changes nothing but the poll count."""
-    assert poll_again(Poll(1, IDS, 4)) == Poll(1, IDS, 5)
+def test_an_unanswered_poll_only_counts_the_poll() -> None:
+    """A poll that failed after its retries changes nothing but the poll count."""
+    assert step(Poll(1, IDS, 4), Transient("503")) == Poll(1, IDS, 5)
 
 
 def test_downloads_are_retried_within_a_limit() -> None:
     """A cut download is fetched again until three tries have failed, then fails."""
     first = Fetch(1, IDS, "https://api/d")
-    second = fetch_again(first, "cut", max_tries=3)
+    second = step(first, Cut("cut"))
     assert isinstance(second, Fetch) and second.tries == 1
-    third = fetch_again(second, "cut", max_tries=3)
+    third = step(second, Transient("reset"))
     assert isinstance(third, Fetch) and third.tries == 2
-    last = fetch_again(third, "cut", max_tries=3)
+    last = step(third, Cut("cut"))
     assert isinstance(last, Failed)
     assert "3 times" in last.reason
 
 
+def test_a_stored_file_ends_the_job_and_zero_rows_is_empty() -> None:
+    """A stored file is the end; a file with zero rows is named `empty`."""
+    done = step(Fetch(1, IDS, "u"), FileStored("a/b.csv", 10, 0, "ff"))
+    assert done == Stored(1, IDS, "a/b.csv", 10, 0, "ff")
+    assert isinstance(done, Stored) and done.name == "empty"
+    assert Stored(1, IDS, "p", 10, 3, "ff").name == "downloaded"
+
+
 def test_a_lost_run_is_resubmitted_at_once_but_still_counts() -> None:
     """An unknown run goes straight back to Submit; at the attempt limit it splits like a failure."""
-    assert after_run_lost(1, "404", DAY, POLICY) == Submit(attempts=1)
-    assert isinstance(after_run_lost(3, "404", DAY, POLICY), SplitUp)
+    assert step(Poll(1, IDS), Lost("404")) == Submit(attempts=1)
+    assert isinstance(step(Fetch(3, IDS, "u"), Lost("404")), SplitUp)
+
+
+@pytest.mark.parametrize("state", [Poll(1, IDS), Fetch(1, IDS, "u")])
+def test_an_unusable_answer_fails_the_job_with_its_ids(state: Poll | Fetch) -> None:
+    """A malformed answer or a refused origin fails the job, keeping the server's ids."""
+    assert step(state, Broken("HTML")) == Failed(1, "HTML", IDS)
+
+
+@pytest.mark.parametrize(
+    "state", [Submit(), Poll(2, IDS), Fetch(2, IDS, "u"), Cooldown(2, "FAILED")]
+)
+def test_the_job_timeout_ends_any_live_state(state: Submit | Poll | Fetch | Cooldown) -> None:
+    """The job timeout turns any live state into timed_out, keeping attempts and ids."""
+    nxt = step(state, Expired("not finished after 5 s"))
+    assert isinstance(nxt, TimedOut)
+    assert nxt.attempts == state.attempts
+    assert nxt.ids == getattr(state, "ids", None)
+
+
+@pytest.mark.parametrize(
+    ("state", "event"),
+    [
+        (Submit(), StatusSeen(report("RUNNING"))),
+        (Poll(1, IDS), Submitted(IDS)),
+        (Fetch(1, IDS, "u"), CooledDown()),
+        (Cooldown(1, "x"), FileStored("p", 1, 1, "s")),
+    ],
+)
+def test_an_impossible_event_is_a_bug_raised_at_once(state: object, event: object) -> None:
+    """An event that cannot happen in a state raises LifecycleError instead of guessing."""
+    with pytest.raises(LifecycleError, match="cannot happen"):
+        step(state, event)  # type: ignore[arg-type]
+
+
+def record(state: str, **values: object) -> JobRecord:
+    return JobRecord("k", "e", "s", "e", state, **values)  # type: ignore[arg-type]
+
+
+def test_resume_from_each_journaled_state() -> None:
+    """Where a job starts again: sent-but-unanswered is uncertain, known ids are polled, a split
+    stays split, and a failed, timed-out or missing job starts afresh."""
+    ids = {"workflow_id": "wf", "run_id": "run+/=", "status_url": IDS.status_url}
+    assert resume(None, DAY) == Submit()
+    assert resume(record("submitting", attempts=1), DAY) == Submit(uncertain=True)
+    assert resume(record("submitted", attempts=2, **ids), DAY) == Poll(2, IDS)
+    assert resume(record("ready", attempts=2, **ids), DAY) == Poll(2, IDS)
+    split = resume(record("split", attempts=3, error="FAILED"), DAY)
+    assert isinstance(split, SplitUp) and split.halves == DAY.split()
+    for state in ("failed", "timed_out", "downloaded", "empty"):
+        assert resume(record(state, attempts=3), DAY) == Submit()
+
+
+def test_a_job_has_started_once_anything_may_have_been_sent() -> None:
+    """A fresh job has not started; an uncertain or resumed one has."""
+    assert not started(Submit())
+    assert started(Submit(uncertain=True))
+    assert started(Submit(attempts=1))
+    assert started(Poll(1, IDS))
+
+
+def test_every_state_name_comes_from_one_vocabulary() -> None:
+    """Every state's name is in the one list of names, and every journaled name is one of them."""
+    states: list[State] = [
+        Submit(),
+        Poll(1, IDS),
+        Fetch(1, IDS, "u"),
+        Cooldown(1, "r"),
+        Failed(1, "r"),
+    ]
+    states += [TimedOut(1, None, "r"), SplitUp(1, "r", DAY.split()), Stored(1, None, "p", 1, 1, "")]
+    assert {state.name for state in states} <= set(STATE_NAMES)
+    assert set(JOURNALED) <= set(STATE_NAMES)

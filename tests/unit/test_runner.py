@@ -1,86 +1,306 @@
-"""The runner with a scripted client: decisions taken from the state machine, I/O done once."""
+"""The runner with in-memory edges: the whole path of states, and cancellation at every await point.
+
+No clock: sleeps are recorded, not waited; the gate names every await point of a job's life.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from orchestrator.core.backoff import PollPolicy, ResubmitPolicy, RetryPolicy
-from orchestrator.core.envelope import RunIds, StatusReport
-from orchestrator.core.jobs import Job, Window, make_job
-from orchestrator.edges.journal import Journal
-from orchestrator.edges.sink import FileSink
-from orchestrator.errors import CredentialsRejected
-from orchestrator.run.runner import JobRunner, Policies
+from orchestrator.core.jobs import Job
+from orchestrator.core.lifecycle import Policies, State
+from orchestrator.core.records import JobRecord
+from orchestrator.core.results import JobResult
+from orchestrator.errors import CredentialsRejected, ExportRefused
+from orchestrator.run.runner import JobRunner, Outcome
+from orchestrator.run.shelter import Shelter
+from tests.unit.edges import (
+    BODY,
+    Gate,
+    GatedJournal,
+    MemorySink,
+    ScriptedClient,
+    completed,
+    day_job,
+    failed,
+    running,
+)
 
-DAY = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
-JOB = make_job(
-    export_name="c",
-    export_id="conversation",
-    source="care",
-    format="csv",
-    locale="en_US",
-    method="GET",
-    window=DAY,
+pytestmark = pytest.mark.anyio
+POLICIES = Policies(
+    RetryPolicy(max_attempts=3),
+    PollPolicy(first_seconds=5, growth=2, max_seconds=60),
+    ResubmitPolicy(max_attempts=2, cooldown_seconds=30, min_window_seconds=3600),
 )
 
 
-class ScriptedClient:
-    """Every export fails; the pieces of a split window meet rejected credentials."""
+class Rig:
+    """A runner over a scripted client, a memory sink and a gated memory journal."""
 
-    def __init__(self) -> None:
-        self.submits: list[Job] = []
+    def __init__(self, client: ScriptedClient | None = None, **policy: Any) -> None:
+        self.gate = client.gate if client else Gate()
+        self.client = client or ScriptedClient(self.gate)
+        self.journal = GatedJournal(self.gate)
+        self.sink = MemorySink()
+        self.sleeps: list[float] = []
+        self.path: list[str] = []
+        self.runner = JobRunner(
+            client=self.client,
+            sink=self.sink,
+            journal=self.journal,
+            policies=replace(POLICIES, **policy),
+            in_flight=anyio.CapacityLimiter(4),
+            downloads=anyio.CapacityLimiter(2),
+            shelter=Shelter(grace_seconds=1.0),
+            jitter=lambda: 0.5,
+            sleep=self.sleep,
+            on_state=self.changed,
+        )
 
-    async def submit(self, job: Job) -> RunIds:
-        self.submits.append(job)
-        if job.parent_key is not None:
-            raise CredentialsRejected("the API rejected the credentials (401)", status=401)
-        return RunIds("wf", "run", "https://api/status?companyKey=k")
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await self.gate.at("sleep")
 
-    async def status(self, status_url: str) -> StatusReport:
-        return StatusReport("CLOSED", "FAILED", "too big", "", None)
+    def changed(self, job: Job, state: State) -> None:
+        if not self.path or self.path[-1] != state.name:
+            self.path.append(state.name)
 
-    async def download(
-        self,
-        download_url: str,
-        consume: Callable[[AsyncIterator[bytes], int | None], Awaitable[Any]],
-    ) -> Any:
-        raise AssertionError("nothing is ever ready")
+    async def run(self, job: Job, record: JobRecord | None = None) -> Outcome:
+        with anyio.fail_after(5):
+            return await self.runner.run(job, record)
 
-    def sealed(self, url: str) -> str:
-        return url
-
-    def unsealed(self, url: str) -> str:
-        return url
+    async def state(self, job: Job) -> str | None:
+        record = (await self.journal.load()).get(job.key)
+        return record.state if record else None
 
 
-@pytest.mark.anyio
-async def test_rejected_credentials_in_a_split_pieces_escape_plainly(tmp_path: Path) -> None:
-    """A 401 met by a piece of a split window stops the run like any other job's 401."""
-    journal = Journal(tmp_path / "journal.sqlite")
-    journal.open()
-    client = ScriptedClient()
-    runner = JobRunner(
-        client=client,  # type: ignore[arg-type]
-        sink=FileSink(tmp_path / "out"),
-        journal=journal,
-        policies=Policies(
-            RetryPolicy(),
-            PollPolicy(first_seconds=0.001),
-            ResubmitPolicy(max_attempts=1, min_window_seconds=60),
-        ),
-        in_flight=anyio.CapacityLimiter(4),
-        downloads=anyio.CapacityLimiter(1),
-        jitter=lambda: 0.0,
+async def test_a_job_goes_through_every_state_to_its_file() -> None:
+    """Submit, poll until completed, download: the path of states and the journal agree."""
+    rig = Rig(ScriptedClient(Gate(), [running(), running(), completed()]))
+    job = day_job()
+    outcome = await rig.run(job)
+    assert outcome.result.status == "downloaded"
+    assert outcome.result.rows == 2 and outcome.result.bytes == len(BODY)
+    assert rig.path == ["submitting", "submitted", "ready", "downloaded"]
+    history = [state for state, _, _ in await rig.journal.history(job.key)]
+    assert history == ["submitting", "submitted", "ready", "downloaded"]
+    assert rig.sleeps == [5, 10, 20]  # the poll schedule, taken from the policy without a clock
+
+
+async def test_a_failed_export_cools_down_then_splits_into_pieces() -> None:
+    """FAILED twice uses both attempts with a cooldown between, then the window splits."""
+    rig = Rig(ScriptedClient(Gate(), [failed()]))
+    job = day_job()
+    outcome = await rig.run(job)
+    assert outcome.result.status == "split"
+    assert [piece.parent_key for piece in outcome.pieces] == [job.key, job.key]
+    assert rig.path == [
+        "submitting",
+        "submitted",
+        "cooling_down",
+        "submitting",
+        "submitted",
+        "split",
+    ]
+    assert 30 in rig.sleeps
+    assert await rig.state(job) == "split"
+
+
+async def test_a_refused_export_fails_only_its_job() -> None:
+    """A 404 or 403 on create fails the job with the server's words; nothing else happens."""
+    refusal = ExportRefused("create https://api/... answered 404: no such export", status=404)
+    rig = Rig(ScriptedClient(Gate(), submit_error=lambda job: refusal))
+    outcome = await rig.run(day_job())
+    assert outcome.result.status == "failed"
+    assert outcome.result.error is not None and "answered 404" in outcome.result.error
+
+
+async def test_rejected_credentials_escape_the_runner() -> None:
+    """A 401 is not a job's failure: it leaves the runner so the run can stop."""
+    rejected = CredentialsRejected("the API rejected the credentials (401)", status=401)
+    rig = Rig(ScriptedClient(Gate(), submit_error=lambda job: rejected))
+    with pytest.raises(CredentialsRejected):
+        await rig.run(day_job())
+
+
+async def test_a_resumed_job_whose_sealed_url_cannot_be_opened_is_resubmitted() -> None:
+    """When the journaled status URL cannot be unsealed, the job is submitted again."""
+    rig = Rig()
+    job = day_job()
+    record = JobRecord(
+        job.key,
+        "c",
+        "s",
+        "e",
+        "submitted",
+        attempts=1,
+        workflow_id="old",
+        run_id="old",
+        status_url="https://api/status/broken?companyKey=SEALED",
     )
-    try:
-        with anyio.fail_after(5), pytest.raises(CredentialsRejected):
-            await runner.run(JOB, None)
-    finally:
-        journal.close()
-    assert [job.parent_key for job in client.submits][:2] == [None, JOB.key]
+    outcome = await rig.run(job, record)
+    assert outcome.result.status == "downloaded"
+    assert len(rig.client.sent) == 1
+    assert outcome.result.ids is not None and outcome.result.ids.workflow_id == "wf1"
+
+
+async def test_the_job_timeout_is_journaled() -> None:
+    """A job still running at its timeout ends timed_out, and the journal says so."""
+    gate = Gate()
+    client = ScriptedClient(gate, [running()])
+    rig = Rig(client, job_timeout_seconds=0.05)
+
+    async def wait(seconds: float) -> None:
+        await anyio.sleep_forever()
+
+    rig.runner._sleep = wait  # the poll waits forever; only the timeout ends it
+    job = day_job()
+    outcome = await rig.run(job)
+    assert outcome.result.status == "timed_out"
+    assert await rig.state(job) == "timed_out"
+
+
+POINTS = [
+    "budget",
+    "journal:submitting",
+    "create",
+    "journal:submitted",
+    "sleep",
+    "status",
+    "journal:ready",
+    "download",
+    "chunk",
+    "journal:downloaded",
+]
+
+
+@pytest.mark.parametrize("point", POINTS)
+async def test_cancellation_at_any_point_never_loses_ids_nor_claims_a_false_submit(
+    point: str,
+) -> None:
+    """Cancelled anywhere, the journal holds the ids of every create that was sent, says
+    `submitting` only for a request that left, and records nothing for a job never sent."""
+    gate = Gate(stop_at=point)
+    rig = Rig(ScriptedClient(gate, [running(), completed()]))
+    job = day_job()
+    with anyio.fail_after(5), anyio.CancelScope() as scope:
+        gate.scope = scope
+        await rig.runner.run(job, None)
+    assert point in gate.passed
+    record = (await rig.journal.load()).get(job.key)
+    if not rig.client.sent:
+        assert record is None, f"nothing was sent, yet the journal says {record}"
+    else:
+        assert record is not None and record.workflow_id == "wf1", record
+        assert record.state != "submitting"
+    if point in ("download", "chunk", "journal:downloaded"):
+        assert record is not None and record.state == "downloaded"  # a download in progress ends
+
+
+class SchedulerRig(Rig):
+    """A scheduler over the rig's runner, with a launch limit of one."""
+
+    async def schedule(
+        self, jobs: list[Job], *, stop_when: Callable[[Rig], Awaitable[None]] | None = None
+    ) -> tuple[list[JobResult], Any]:
+        from orchestrator.run.progress import RunProgress
+        from orchestrator.run.scheduler import Scheduler
+
+        progress = RunProgress(len(jobs))
+
+        def changed(job: Job, state: State) -> None:
+            progress.changed(job, state)
+            self.changed(job, state)
+
+        self.runner._on_state = changed
+        run = self.runner.run
+        self.live = self.most = 0
+
+        async def counted(job: Job, record: JobRecord | None) -> Outcome:
+            self.live += 1
+            self.most = max(self.most, self.live)
+            try:
+                return await run(job, record)
+            finally:
+                self.live -= 1
+
+        self.runner.run = counted  # type: ignore[method-assign]
+        shelter = Shelter(grace_seconds=1.0)
+        self.runner._shelter = shelter
+        with anyio.fail_after(5):
+            async with Scheduler(
+                self.runner, progress, launch_limit=1, shelter=shelter
+            ) as scheduler:
+                if stop_when is not None:
+
+                    async def stopper() -> None:
+                        await stop_when(self)
+                        scheduler.stop()
+
+                    scheduler._group.start_soon(stopper)  # type: ignore[union-attr]
+                await scheduler.run(jobs, await self.journal.load())
+        return scheduler.results(jobs), scheduler
+
+
+async def test_split_pieces_run_under_the_same_launch_limit() -> None:
+    """With a launch limit of one, the two pieces of a split job run one after the other,
+    and the results list the split job followed by its pieces."""
+    rig = SchedulerRig(ScriptedClient(Gate(), [failed(), failed(), completed()]))
+    job = day_job()
+    results, _ = await rig.schedule([job])
+    assert [r.status for r in results] == ["split", "downloaded", "downloaded"]
+    assert [r.job.parent_key for r in results] == [None, job.key, job.key]
+    assert rig.most == 1
+
+
+async def test_a_stop_reports_started_jobs_interrupted_and_the_rest_not_started() -> None:
+    """Stopped while the first job polls, it is `interrupted`; the queued ones `not_started`."""
+    rig = SchedulerRig(ScriptedClient(Gate(), [running()]))
+
+    async def after_first_poll(rig: Rig) -> None:
+        while rig.client.polls < 1:
+            await anyio.lowlevel.checkpoint()
+
+    jobs = [day_job(name) for name in ("a", "b", "c")]
+    results, scheduler = await rig.schedule(jobs, stop_when=after_first_poll)
+    assert [r.status for r in results] == ["interrupted", "not_started", "not_started"]
+    assert scheduler.stopped
+    assert [(await rig.state(job)) for job in jobs] == ["submitted", None, None]
+
+
+async def test_rejected_credentials_stop_the_run_and_keep_finished_results() -> None:
+    """A 401 met by the second job stops the run; the first job's file stays `downloaded`, and
+    the refused job is left as it was: nothing was created, so nothing is uncertain."""
+    rejected = CredentialsRejected("the API rejected the credentials (401)", status=401)
+    rig = SchedulerRig(
+        ScriptedClient(
+            Gate(), submit_error=lambda job: rejected if job.export_name == "b" else None
+        )
+    )
+    jobs = [day_job(name) for name in ("a", "b", "c")]
+    results, scheduler = await rig.schedule(jobs)
+    assert scheduler.rejected is rejected
+    assert [r.status for r in results] == ["downloaded", "not_started", "not_started"]
+    assert [(await rig.state(job)) for job in jobs] == ["downloaded", None, None]
+
+
+async def test_a_crashing_job_is_recorded_failed_in_results_and_journal() -> None:
+    """A bug in one job becomes a failed result and a failed journal record; the others run."""
+    rig = SchedulerRig(
+        ScriptedClient(
+            Gate(),
+            submit_error=lambda job: RuntimeError("boom") if job.export_name == "a" else None,
+        )
+    )
+    jobs = [day_job(name) for name in ("a", "b")]
+    results, _ = await rig.schedule(jobs)
+    assert [r.status for r in results] == ["failed", "downloaded"]
+    assert results[0].error == "internal error: RuntimeError: boom"
+    assert await rig.state(jobs[0]) == "failed"

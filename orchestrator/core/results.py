@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from orchestrator.core.envelope import RunIds
 from orchestrator.core.jobs import Job
+from orchestrator.core.states import FINISHED, ResultStatus
 
-Status = Literal["downloaded", "empty", "failed", "timed_out", "split", "interrupted"]
-FINISHED: frozenset[str] = frozenset({"downloaded", "empty", "split"})
+Status = ResultStatus
 
 
 @dataclass(frozen=True, slots=True)
 class JobResult:
     job: Job
-    status: Status
+    status: ResultStatus
     attempts: int = 0
     ids: RunIds | None = None
     path: str | None = None

@@ -1,0 +1,175 @@
+"""In-memory edges for runner and scheduler tests: a scripted API client, a sink, a gate.
+
+The `Gate` names every await point of a job's life; a test can cancel the job at any one of them
+(as httpcore's cancellation tests do for each phase of a request) and then check the journal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from orchestrator.core.envelope import RunIds, StatusReport
+from orchestrator.core.jobs import Job, Window, make_job
+from orchestrator.core.rows import row_counter
+from orchestrator.core.states import StateName
+from orchestrator.edges.memory_journal import MemoryJournal
+from orchestrator.edges.sink import StoredFile
+from orchestrator.errors import SealBroken
+
+T = TypeVar("T")
+DAY = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
+BODY = b"a,b\n1,2\n3,4\n"
+
+
+def day_job(name: str = "c", window: Window = DAY) -> Job:
+    return make_job(
+        export_name=name,
+        export_id="conversation",
+        source="care",
+        format="csv",
+        locale="en_US",
+        method="GET",
+        window=window,
+    )
+
+
+def running() -> StatusReport:
+    return StatusReport("RUNNING", "", None, "", None)
+
+
+def completed(url: str = "https://api/download") -> StatusReport:
+    return StatusReport("CLOSED", "COMPLETED", None, url, None)
+
+
+def failed() -> StatusReport:
+    return StatusReport("CLOSED", "FAILED", "too big", "", None)
+
+
+@dataclass
+class Gate:
+    """Every await point passes here; at `stop_at`, the scope given is cancelled."""
+
+    stop_at: str | None = None
+    scope: anyio.CancelScope | None = None
+    passed: list[str] = field(default_factory=list)
+
+    async def at(self, point: str) -> None:
+        self.passed.append(point)
+        if point == self.stop_at and self.scope is not None:
+            self.scope.cancel()
+        await anyio.lowlevel.checkpoint()
+
+
+class GatedJournal(MemoryJournal):
+    """A memory journal whose every write is an await point of the gate."""
+
+    def __init__(self, gate: Gate) -> None:
+        super().__init__(clock=lambda: 0.0)
+        self.gate = gate
+
+    async def record(
+        self, key: str, state: StateName, *, note: str | None = None, **values: Any
+    ) -> Any:
+        await self.gate.at(f"journal:{state}")
+        return await super().record(key, state, note=note, **values)
+
+
+class ScriptedClient:
+    """Answers from a script: the status reports in order (the last one repeats), then a file.
+
+    It keeps the real client's promise about `announce`: once announced, the create request is
+    shielded and always gets its answer.
+    """
+
+    def __init__(
+        self,
+        gate: Gate,
+        statuses: list[StatusReport] | None = None,
+        *,
+        submit_error: Callable[[Job], Exception | None] = lambda job: None,
+        body: bytes = BODY,
+    ) -> None:
+        self.gate = gate
+        self.statuses = statuses or [completed()]
+        self.submit_error = submit_error
+        self.body = body
+        self.sent: list[Job] = []
+        self.polls = 0
+
+    async def submit(
+        self, job: Job, *, announce: Callable[[], Awaitable[None]] | None = None
+    ) -> RunIds:
+        await self.gate.at("budget")
+        error = self.submit_error(job)
+        with anyio.CancelScope(shield=True):
+            if announce is not None:
+                await announce()
+            await self.gate.at("create")
+            self.sent.append(job)
+        if error is not None:
+            raise error
+        number = len(self.sent)
+        return RunIds(f"wf{number}", f"run{number}", f"https://api/status/{number}?companyKey=k")
+
+    async def status(self, status_url: str) -> StatusReport:
+        await self.gate.at("status")
+        index = min(self.polls, len(self.statuses) - 1)
+        self.polls += 1
+        return self.statuses[index]
+
+    async def download(
+        self, download_url: str, consume: Callable[[AsyncIterator[bytes], int | None], Awaitable[T]]
+    ) -> T:
+        await self.gate.at("download")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            await self.gate.at("chunk")
+            yield self.body
+
+        return await consume(chunks(), len(self.body))
+
+    def sealed(self, url: str) -> str:
+        return url.replace("companyKey=k", "companyKey=SEALED")
+
+    def unsealed(self, url: str) -> str:
+        if "broken" in url:
+            raise SealBroken("the password changed")
+        return url.replace("companyKey=SEALED", "companyKey=k")
+
+
+class MemorySink:
+    """Files by relative path, hashed and row-counted as the real sink does."""
+
+    def __init__(self) -> None:
+        self.files: dict[PurePosixPath, bytes] = {}
+
+    async def store(
+        self,
+        relative: PurePosixPath,
+        chunks: AsyncIterator[bytes],
+        *,
+        expected_size: int | None,
+        report_format: str,
+    ) -> StoredFile:
+        body = b"".join([chunk async for chunk in chunks])
+        counter = row_counter(report_format)
+        counter.feed(body)
+        self.files[relative] = body
+        return StoredFile(relative, len(body), hashlib.sha256(body).hexdigest(), counter.rows())
+
+    async def discard_partials(self, relative: PurePosixPath) -> int:
+        await anyio.lowlevel.checkpoint()
+        return 0
+
+    async def matches(self, relative: PurePosixPath, sha256: str) -> bool:
+        await anyio.lowlevel.checkpoint()
+        body = self.files.get(relative)
+        return body is not None and hashlib.sha256(body).hexdigest() == sha256
