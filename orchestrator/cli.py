@@ -20,7 +20,7 @@ import anyio
 
 from orchestrator.app import RunRequest, execute
 from orchestrator.core.manifest import Manifest, load_manifest
-from orchestrator.core.planner import Plan, plan
+from orchestrator.core.planner import MAX_JOBS, Plan, plan
 from orchestrator.edges.folders import is_file
 from orchestrator.edges.logs import configure_logging
 from orchestrator.edges.settings import SECRET_FIELDS, Settings, load_settings
@@ -30,7 +30,6 @@ from orchestrator.exit_codes import ExitCode, describe_error, exit_code_for
 from orchestrator.summary import describe_outcome
 
 DEFAULT_MANIFEST = Path("jobs.yaml")
-DEFAULT_MAX_JOBS = 100_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,7 +150,7 @@ def planned(
         )
     manifest = load_manifest(path)
     as_of = arguments.as_of or datetime.now(manifest.timezone).date()
-    ceiling = next((n for n in (max_jobs, arguments.max_jobs) if n is not None), DEFAULT_MAX_JOBS)
+    ceiling = next((n for n in (max_jobs, arguments.max_jobs) if n is not None), MAX_JOBS)
     if ceiling <= 0:
         raise UsageError(f"--max-jobs must be a positive number, not {ceiling}")
     expanded = plan(manifest, as_of=as_of, max_jobs=ceiling)

@@ -16,6 +16,9 @@ Source = Literal["care", "publishing"]
 ReportFormat = Literal["csv", "json"]
 Method = Literal["GET", "POST"]
 
+CARE_PATH = "/api/public/reports/report/{export_id}"
+"""The create endpoint of Care exports (the quick start's prose doubles `report/`: a typo)."""
+PUBLISHING_PATH = "/api/public/reports/report/marketing/{export_id}"
 KEY_LENGTH = 16
 """Hex digits of the sha256 kept as a job key: 64 bits, collision-free for any realistic run."""
 

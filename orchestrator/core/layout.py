@@ -16,6 +16,8 @@ from orchestrator.core.jobs import Job
 
 RUNS_FOLDER = "_runs"
 STATE_FOLDER = ".orchestrator"
+"""Beside the exports: the journal (and its lock) of every run into this output tree."""
+JOURNAL_FILE = "journal.sqlite"
 
 
 def _stamp(moment: datetime) -> str:

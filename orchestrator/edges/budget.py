@@ -33,7 +33,6 @@ class RequestBudget:
         self._clock = clock
         self._sleep = sleep
         self._lock = anyio.Lock()
-        self.waited_seconds = 0.0
 
     def __repr__(self) -> str:
         used = len(self._starts)
@@ -50,5 +49,4 @@ class RequestBudget:
                     self._starts.append(now)
                     return
                 wait = self._starts[0] + self._window - now
-                self.waited_seconds += wait
                 await self._sleep(wait)

@@ -22,7 +22,7 @@ from yarl import URL
 
 from orchestrator.core.backoff import RetryPolicy, parse_retry_after
 from orchestrator.core.envelope import RunIds, StatusReport, parse_created, parse_status, unwrap
-from orchestrator.core.jobs import Job
+from orchestrator.core.jobs import CARE_PATH, PUBLISHING_PATH, Job
 from orchestrator.core.origins import secure_enough
 from orchestrator.core.redact import excerpt, sanitize, seal_url, unseal_url
 from orchestrator.edges.budget import RequestBudget
@@ -59,8 +59,8 @@ class ApiAccess:
     username: str
     password: str
     company_key: str
-    care_path: str = "/api/public/reports/report/{export_id}"
-    publishing_path: str = "/api/public/reports/report/marketing/{export_id}"
+    care_path: str = CARE_PATH
+    publishing_path: str = PUBLISHING_PATH
     allowed_origins: frozenset[URL] = frozenset()
     """Origins besides `base_url`'s that server-given URLs may point at (with our credentials)."""
     allow_insecure_http: bool = False

@@ -185,6 +185,25 @@ class Journal:
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
 
+def read_records(path: Path) -> dict[str, JobRecord]:
+    """Every record of a journal, read without the run lock (a run may be writing: WAL lets
+    readers in). Raises JournalUnavailable when the file is missing or is not a journal."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise JournalUnavailable(f"cannot open the journal {path}: {error}") from None
+    try:
+        rows = connection.execute(_SELECT).fetchall()
+        return {row[0]: JobRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows}
+    except sqlite3.Error as error:
+        raise JournalUnavailable(
+            f"{path} is not an orchestrator journal ({error}); give the journal of a run "
+            "(--journal) or its output folder (--out)"
+        ) from None
+    finally:
+        connection.close()
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:

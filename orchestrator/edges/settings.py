@@ -23,7 +23,10 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as LibrarySettingsError
 from yarl import URL
 
+from orchestrator.core.jobs import CARE_PATH, PUBLISHING_PATH
+from orchestrator.core.layout import JOURNAL_FILE, STATE_FOLDER
 from orchestrator.core.origins import secure_enough
+from orchestrator.core.planner import MAX_JOBS
 from orchestrator.core.redact import sanitize
 from orchestrator.edges.folders import is_dir, is_file
 from orchestrator.errors import SettingsError
@@ -53,7 +56,7 @@ class Settings(BaseSettings):
     """Origins besides the API's that may receive credentials in a server-given URL."""
     ca_bundle: Path | None = None
     secrets_dir: Path | None = None
-    max_jobs: int = Field(default=100_000, gt=0)
+    max_jobs: int = Field(default=MAX_JOBS, gt=0)
     username: SecretStr | None = None
     password: SecretStr | None = None
     company_key: SecretStr | None = None
@@ -77,8 +80,8 @@ class Settings(BaseSettings):
     grace_seconds: float = Field(default=20.0, ge=0, le=MAX_SECONDS)
     max_runtime_seconds: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
 
-    care_path: str = "/api/public/reports/report/{export_id}"
-    publishing_path: str = "/api/public/reports/report/marketing/{export_id}"
+    care_path: str = CARE_PATH
+    publishing_path: str = PUBLISHING_PATH
 
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -151,7 +154,7 @@ class Settings(BaseSettings):
         )
 
     def journal_path(self) -> Path:
-        return self.journal or self.out / ".orchestrator" / "journal.sqlite"
+        return self.journal or self.out / STATE_FOLDER / JOURNAL_FILE
 
     def secret_values(self) -> list[str]:
         """The secrets this configuration holds, for the redaction of logs and messages."""

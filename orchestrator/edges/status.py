@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from orchestrator.core.states import PENDING
+from orchestrator.core.states import GAVE_UP, PENDING
 from orchestrator.edges.folders import is_file
-
-PENDING_STATES = tuple(sorted(PENDING))
+from orchestrator.edges.journal import read_records
 
 MAX_LISTED_FAILURES = 20
 
@@ -18,31 +17,21 @@ def describe_journal(path: Path) -> str:
     """Counts per state, failures with their reasons, and the oldest job still pending."""
     if not is_file(path):
         return f"no journal at {path}: no run has written to this output folder yet"
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        counts = connection.execute(
-            "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state"
-        ).fetchall()
-        failures = connection.execute(
-            "SELECT key, export_name, window_start, error FROM jobs "
-            "WHERE state IN ('failed', 'timed_out') ORDER BY updated_at LIMIT ?",
-            (MAX_LISTED_FAILURES,),
-        ).fetchall()
-        placeholders = ", ".join("?" for _ in PENDING_STATES)
-        oldest = connection.execute(
-            "SELECT key, export_name, window_start, state, updated_at FROM jobs "  # noqa: S608 - placeholders only
-            f"WHERE state IN ({placeholders}) ORDER BY updated_at LIMIT 1",
-            PENDING_STATES,
-        ).fetchone()
-    finally:
-        connection.close()
+    records = list(read_records(path).values())
+    counts = Counter(record.state for record in records)
     lines = [f"journal {path}"]
-    total = sum(count for _, count in counts)
-    lines.append(f"{total} jobs: " + ", ".join(f"{count} {state}" for state, count in counts))
-    for key, export, start, error in failures:
-        lines.append(f"  failed {export} {start} ({key}): {error}")
-    if oldest:
-        key, export, start, state, updated = oldest
-        since = datetime.fromtimestamp(updated, UTC).isoformat(timespec="seconds")
-        lines.append(f"oldest pending: {export} {start} ({key}), {state} since {since}")
+    lines.append(f"{len(records)} jobs: " + ", ".join(f"{counts[s]} {s}" for s in sorted(counts)))
+    failures = sorted((r for r in records if r.state in GAVE_UP), key=lambda r: r.updated_at)
+    for record in failures[:MAX_LISTED_FAILURES]:
+        lines.append(
+            f"  failed {record.export_name} {record.window_start} ({record.key}): {record.error}"
+        )
+    pending = [r for r in records if r.state in PENDING]
+    if pending:
+        oldest = min(pending, key=lambda r: r.updated_at)
+        since = datetime.fromtimestamp(oldest.updated_at, UTC).isoformat(timespec="seconds")
+        lines.append(
+            f"oldest pending: {oldest.export_name} {oldest.window_start} ({oldest.key}), "
+            f"{oldest.state} since {since}"
+        )
     return "\n".join(lines)

@@ -8,8 +8,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from orchestrator.edges.journal import Journal
-from orchestrator.errors import JournalLocked
+from orchestrator.edges.journal import Journal, read_records
+from orchestrator.errors import JournalLocked, JournalUnavailable
 
 IDENTITY = {
     "export_name": "conversations",
@@ -101,3 +101,19 @@ async def test_unknown_states_and_columns_are_refused(tmp_path: Path) -> None:
             await journal.record("k", "failed", colour="red", **IDENTITY)
     finally:
         journal.close()
+
+
+def test_status_of_a_file_that_is_not_a_journal_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`status --journal <a text file>` says it is not a journal and exits 2, no traceback."""
+    from orchestrator.cli import main
+
+    text = tmp_path / "notes.sqlite"
+    text.write_text("not a database at all\n" * 100)
+    assert main(["status", "--journal", str(text)]) == 2
+    error = capsys.readouterr().err
+    assert "is not an orchestrator journal" in error
+    assert "Traceback" not in error
+    with pytest.raises(JournalUnavailable, match="not an orchestrator journal"):
+        read_records(text)
