@@ -20,9 +20,10 @@ import anyio
 import structlog
 from yarl import URL
 
-from orchestrator.core.backoff import PollPolicy, ResubmitPolicy, RetryPolicy
+from orchestrator.core.backoff import ResubmitPolicy, RetryPolicy
 from orchestrator.core.jobs import Job
 from orchestrator.core.lifecycle import Policies
+from orchestrator.core.polling import DurationModel, PollPolicy
 from orchestrator.core.results import JobResult
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess, ReportsClient
@@ -48,6 +49,8 @@ class RunRequest:
     manifest: str
     as_of: str
     force: bool = False
+    verify: bool = False
+    """Hash every finished file on reuse, even when its size, mtime and inode are unchanged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +158,11 @@ async def _run_jobs(
     async with aiohttp.ClientSession(
         timeout=timeout, connector=aiohttp.TCPConnector(limit=connections, ssl=tls)
     ) as session:
+        budget = RequestBudget(settings.requests_per_minute)
         client = ReportsClient(
             session,
             access,
-            RequestBudget(settings.requests_per_minute),
+            budget,
             policies.retry,
             jitter=rng.random,
             request_timeout=settings.request_timeout_seconds,
@@ -175,7 +179,10 @@ async def _run_jobs(
             shelter=shelter,
             jitter=rng.random,
             on_state=progress.changed,
+            durations=await _durations_from(journal),
+            pressure=budget.pressure,
             force=request.force,
+            verify=request.verify,
         )
         records = await journal.load()
         launch_limit = 2 * settings.max_in_flight + settings.max_downloads
@@ -194,6 +201,14 @@ async def _run_jobs(
             stopped_by.insert(0, ExitCode.CREDENTIALS)
         results = scheduler.results(request.jobs)
     return results, (stopped_by[0] if stopped_by else None)
+
+
+async def _durations_from(journal: Journal) -> DurationModel:
+    """The polling model, taught what the exports of earlier runs took."""
+    model = DurationModel()
+    for observation in await journal.observations():
+        model.learn(observation)
+    return model
 
 
 async def _stop_on_signal(scheduler: Scheduler, stopped_by: list[ExitCode]) -> None:

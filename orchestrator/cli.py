@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     manifest_arguments(run)
     _settings_arguments(run)
     run.add_argument("--force", action="store_true", help="redo jobs already downloaded")
+    run.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-hash every finished file before reusing it (default: only those whose size, "
+        "mtime or inode changed)",
+    )
     run.set_defaults(command=command_run)
 
     plan_parser = commands.add_parser("plan", help="print the jobs a manifest expands into")
@@ -206,19 +212,35 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
     settings.credentials()
     _, expanded, as_of = planned(arguments, settings.max_jobs)
     manifest = str(arguments.manifest)
-    run = partial(run_and_report, manifest=manifest, as_of=as_of, force=arguments.force)
+    run = partial(
+        run_and_report,
+        manifest=manifest,
+        as_of=as_of,
+        force=arguments.force,
+        verify=arguments.verify,
+    )
     return anyio.run(run, settings, expanded)
 
 
 async def run_and_report(
-    settings: Settings, expanded: Plan, *, manifest: str, as_of: date, force: bool = False
+    settings: Settings,
+    expanded: Plan,
+    *,
+    manifest: str,
+    as_of: date,
+    force: bool = False,
+    verify: bool = False,
 ) -> ExitCode:
     """Run a plan with logging configured from `settings`; print the human summary on stdout."""
     configure_logging(
         log_format=settings.log_format, level=settings.log_level, secrets=settings.secret_values()
     )
     request = RunRequest(
-        jobs=expanded.jobs, manifest=manifest, as_of=as_of.isoformat(), force=force
+        jobs=expanded.jobs,
+        manifest=manifest,
+        as_of=as_of.isoformat(),
+        force=force,
+        verify=verify,
     )
     outcome = await execute(settings, request)
     print(describe_outcome(outcome, settings.out))

@@ -1,4 +1,4 @@
-"""When to try again: retry backoff and the polling schedule, as pure functions.
+"""When to try again: retry backoff and resubmit cooldowns, as pure functions (polling: `polling`).
 
 Randomness arrives as an argument (a number in [0, 1) drawn by the caller), so every delay here is a
 plain function of its inputs and is tested without a clock.
@@ -40,24 +40,6 @@ class RetryPolicy:
     def may_retry(self, attempt: int) -> bool:
         """Whether a request that just failed on try `attempt` may be tried again."""
         return attempt < self.max_attempts
-
-
-@dataclass(frozen=True, slots=True)
-class PollPolicy:
-    """How long to wait before each status poll of one export.
-
-    Polls cost requests from the shared budget, so the wait grows geometrically from `first_seconds`
-    to `max_seconds`: quick exports are seen quickly, slow ones do not burn the budget.
-    """
-
-    first_seconds: float = 5.0
-    growth: float = 1.5
-    max_seconds: float = 60.0
-
-    def delay(self, polls_done: int) -> float:
-        """Seconds to wait before the next poll, after `polls_done` polls of this export."""
-        exponent = min(max(polls_done, 0), 64)
-        return min(self.max_seconds, self.first_seconds * self.growth**exponent)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import ClassVar, Literal
 
-from orchestrator.core.backoff import PollPolicy, ResubmitPolicy, RetryPolicy
+from orchestrator.core.backoff import ResubmitPolicy, RetryPolicy
 from orchestrator.core.envelope import RunIds, StatusReport
 from orchestrator.core.jobs import Window
+from orchestrator.core.polling import PollPolicy
 from orchestrator.core.records import JobRecord
 from orchestrator.core.states import StateName
 
@@ -57,13 +58,19 @@ class Submit:
 
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """Ask the server how the export is doing. `blank_closes`: CLOSED answers with no detail."""
+    """Ask the server how the export is doing. `blank_closes`: CLOSED answers with no detail.
+
+    `since` is when it was submitted and `running_at` when a poll last saw it not ready (the
+    runner's clock; None for an export resumed from an earlier run): what polling learns from.
+    """
 
     name: ClassVar[StateName] = "submitted"
     attempts: int
     ids: RunIds
     polls: int = 0
     blank_closes: int = 0
+    since: float | None = None
+    running_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,8 @@ class Stored:
     bytes: int
     rows: int | None
     sha256: str
+    mtime_ns: int | None = None
+    inode: int | None = None
 
     @property
     def name(self) -> Literal["downloaded", "empty"]:
@@ -132,14 +141,16 @@ State = Live | Terminal
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    """The server created the export and gave its ids."""
+    """The server created the export and gave its ids, at time `at`."""
 
     ids: RunIds
+    at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class StatusSeen:
     report: StatusReport
+    at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +159,8 @@ class FileStored:
     bytes: int
     rows: int | None
     sha256: str
+    mtime_ns: int | None = None
+    inode: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,16 +224,16 @@ def advance(state: Live, event: Event, policies: Policies, window: Window) -> St
     match state, event:
         case _, Expired(reason):
             return TimedOut(state.attempts, getattr(state, "ids", None), reason)
-        case Submit(), Submitted(ids):
-            return Poll(state.attempts + 1, ids)
+        case Submit(), Submitted(ids, at):
+            return Poll(state.attempts + 1, ids, since=at)
         case Submit(), Refused(reason) | Broken(reason) | Transient(reason):
             return Failed(state.attempts + 1, f"submit failed: {reason}")
-        case Poll(), StatusSeen(report):
-            return _after_status(state, report, policies, window)
+        case Poll(), StatusSeen(report, at):
+            return _after_status(state, report, at, policies, window)
         case Poll(), Transient():
             return replace(state, polls=state.polls + 1)
-        case Fetch(), FileStored(path, size, rows, sha256):
-            return Stored(state.attempts, state.ids, path, size, rows, sha256)
+        case Fetch(), FileStored(path, size, rows, sha256, mtime_ns, inode):
+            return Stored(state.attempts, state.ids, path, size, rows, sha256, mtime_ns, inode)
         case Fetch(), Cut(reason) | Transient(reason):
             return _fetch_again(state, reason, policies.retry.max_attempts)
         case Poll() | Fetch(), Lost(reason):
@@ -233,22 +246,23 @@ def advance(state: Live, event: Event, policies: Policies, window: Window) -> St
 
 
 def _after_status(
-    state: Poll, report: StatusReport, policies: Policies, window: Window
+    state: Poll, report: StatusReport, at: float | None, policies: Policies, window: Window
 ) -> Poll | Fetch | Cooldown | Failed | SplitUp:
     ids = state.ids
     if report.status_url and report.status_url != ids.status_url:
         ids = replace(ids, status_url=report.status_url)
+    again = replace(state, ids=ids, polls=state.polls + 1, running_at=at)
     if report.completed:
         if report.download_url:
             return Fetch(state.attempts, ids, report.download_url)
-        return Poll(state.attempts, ids, state.polls + 1)  # "wait a bit longer" (quick start)
+        return again  # "wait a bit longer and try the request to the statusUrl again" (quick start)
     if report.runner_state == "CLOSED" and not report.detail:
         if state.blank_closes < policies.blank_close_polls:
-            return Poll(state.attempts, ids, state.polls + 1, state.blank_closes + 1)
+            return replace(again, blank_closes=state.blank_closes + 1)
         return _after_failure(state.attempts, report.failure_text(), policies.resubmit, window)
     if report.failed:
         return _after_failure(state.attempts, report.failure_text(), policies.resubmit, window)
-    return Poll(state.attempts, ids, state.polls + 1)
+    return again
 
 
 def _after_failure(

@@ -28,6 +28,9 @@ class JobRecord:
     bytes: int | None = None
     rows: int | None = None
     sha256: str | None = None
+    mtime_ns: int | None = None
+    inode: int | None = None
+    """With `bytes`: the stored file as it was written, so a rerun re-hashes only a changed file."""
     error: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0

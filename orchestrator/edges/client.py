@@ -25,7 +25,7 @@ from orchestrator.core.envelope import RunIds, StatusReport, parse_created, pars
 from orchestrator.core.jobs import CARE_PATH, PUBLISHING_PATH, Job
 from orchestrator.core.origins import secure_enough
 from orchestrator.core.redact import excerpt, sanitize, seal_url, unseal_url
-from orchestrator.edges.budget import RequestBudget
+from orchestrator.edges.budget import PRIORITY, RequestBudget
 from orchestrator.errors import (
     BadResponse,
     CertificateRejected,
@@ -240,7 +240,7 @@ class ReportsClient:
         self, kind: str, method: str, url: URL, data: Any, announce: Announce | None = None
     ) -> _Answer:
         for attempt in count(1):
-            await self._budget.acquire()
+            await self._budget.acquire(PRIORITY.get(kind, 1))
             retry_after: float | None = None
             try:
                 if announce is None:

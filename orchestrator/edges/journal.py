@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import anyio
 
+from orchestrator.core.polling import Observation
 from orchestrator.core.records import RECORD_COLUMNS, JobRecord
 from orchestrator.core.states import JOURNALED, StateName
 from orchestrator.edges.folders import FILE_MODE, make_folders, touch_private
@@ -54,15 +55,44 @@ CREATE TABLE IF NOT EXISTS events (
     note  TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_key ON events (key);
+CREATE TABLE IF NOT EXISTS durations (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    export_id      TEXT NOT NULL,
+    window_seconds INTEGER NOT NULL,
+    lower          REAL NOT NULL,
+    upper          REAL NOT NULL,
+    at             REAL NOT NULL
+);
 """
+_ADDED_COLUMNS = {"mtime_ns": "INTEGER", "inode": "INTEGER"}
+"""Columns newer than the first journals: added to an older journal when it is opened."""
+OBSERVATIONS_KEPT = 5000
+"""Most recent durations read back for the polling model: plenty per kind of export."""
 
 
 _COLUMNS = RECORD_COLUMNS
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"  # noqa: S608 - column names are ours
 
 
+class _Write:
+    """One write waiting for the next group commit, and what became of it."""
+
+    __slots__ = ("apply", "done", "error", "result")
+
+    def __init__(self, apply: Callable[[sqlite3.Connection], Any]) -> None:
+        self.apply = apply
+        self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
 class Journal:
-    """Async access to the journal database; calls run in one worker thread at a time."""
+    """Async access to the journal database; calls run in one worker thread at a time.
+
+    Writes are group-committed: while one transaction is being written and fsync'd, the writes
+    that arrive wait and then go together in the next one, so a busy run pays one fsync for many
+    state changes and a quiet one still commits each change at once.
+    """
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
@@ -70,6 +100,8 @@ class Journal:
         self._limiter = anyio.CapacityLimiter(1)
         self._connection: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
+        self._pending: list[_Write] = []
+        self._writer = anyio.Lock()
 
     def __repr__(self) -> str:
         state = "open" if self._connection else "closed"
@@ -116,53 +148,111 @@ class Journal:
         unknown = set(values) - set(_COLUMNS)
         if unknown:
             raise ValueError(f"unknown journal columns {sorted(unknown)}")
-        return await self._run(lambda: self._upsert(key, state, note, values))
+        record: JobRecord = await self._commit(
+            lambda connection: self._upsert(connection, key, state, note, values)
+        )
+        return record
 
     async def restore(self, key: str, previous: JobRecord | None) -> None:
         """Put a job's record back as it was (or remove it): a write that proved untrue."""
-        await self._run(lambda: self._put_back(key, previous))
+        await self._commit(lambda connection: self._put_back(connection, key, previous))
+
+    async def learned(self, observation: Observation) -> None:
+        """Keep what an export took to be ready, for the polls of later runs."""
+        row = (
+            observation.export_id,
+            observation.window_seconds,
+            observation.lower,
+            observation.upper,
+            self._clock(),
+        )
+        await self._commit(
+            lambda connection: connection.execute(
+                "INSERT INTO durations (export_id, window_seconds, lower, upper, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                row,
+            )
+        )
+
+    async def observations(self) -> list[Observation]:
+        """What earlier exports took, oldest first (the most recent few thousand)."""
+        query = (
+            "SELECT export_id, window_seconds, lower, upper FROM durations ORDER BY id DESC LIMIT ?"
+        )
+        rows = await self._run(
+            lambda: self._require().execute(query, (OBSERVATIONS_KEPT,)).fetchall()
+        )
+        return [Observation(*row) for row in reversed(rows)]
+
+    async def _commit(self, apply: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `apply` in the next group commit and return its result once it is durable."""
+        write = _Write(apply)
+        self._pending.append(write)
+        try:
+            async with self._writer:
+                if not write.done:
+                    batch, self._pending = self._pending, []
+                    with anyio.CancelScope(shield=True):  # the batch holds others' writes too
+                        await anyio.to_thread.run_sync(
+                            self._apply_all, batch, limiter=self._limiter
+                        )
+        finally:
+            if not write.done and write in self._pending:
+                self._pending.remove(write)  # cancelled before any commit took it: never written
+        if write.error is not None:
+            raise write.error
+        return write.result  # type: ignore[no-any-return]
+
+    def _apply_all(self, batch: list[_Write]) -> None:
+        connection = self._require()
+        try:
+            with _Transaction(connection):
+                for write in batch:
+                    write.result = write.apply(connection)
+        except BaseException as error:
+            for write in batch:
+                write.error = error
+        for write in batch:
+            write.done = True
 
     async def history(self, key: str) -> list[tuple[str, float, str | None]]:
         """The states a job went through, oldest first, with their times and notes."""
         return await self._run(lambda: self._events(key))
 
-    def _upsert(self, key: str, state: str, note: str | None, values: dict[str, Any]) -> JobRecord:
-        connection = self._require()
+    def _upsert(
+        self,
+        connection: sqlite3.Connection,
+        key: str,
+        state: str,
+        note: str | None,
+        values: dict[str, Any],
+    ) -> JobRecord:
         now = self._clock()
-        with _Transaction(connection):
-            row = connection.execute(f"{_SELECT} WHERE key = ?", (key,)).fetchone()
-            current: dict[str, Any] = (
-                dict(zip(_COLUMNS, row, strict=True)) if row else {"created_at": now}
-            )
-            current.update(values)
-            current.update(key=key, state=state, updated_at=now)
-            record = JobRecord(**current)
-            placeholders = ", ".join("?" for _ in _COLUMNS)
-            connection.execute(
-                f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are ours
-                [getattr(record, column) for column in _COLUMNS],
-            )
-            connection.execute(
-                "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)",
-                (key, state, now, note),
-            )
+        row = connection.execute(f"{_SELECT} WHERE key = ?", (key,)).fetchone()
+        current: dict[str, Any] = (
+            dict(zip(_COLUMNS, row, strict=True)) if row else {"created_at": now}
+        )
+        current.update(values)
+        current.update(key=key, state=state, updated_at=now)
+        record = JobRecord(**current)
+        _put(connection, record)
+        connection.execute(
+            "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)",
+            (key, state, now, note),
+        )
         return record
 
-    def _put_back(self, key: str, previous: JobRecord | None) -> None:
-        connection = self._require()
-        with _Transaction(connection):
-            if previous is None:
-                connection.execute("DELETE FROM jobs WHERE key = ?", (key,))
-            else:
-                placeholders = ", ".join("?" for _ in _COLUMNS)
-                connection.execute(
-                    f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are ours
-                    [getattr(previous, column) for column in _COLUMNS],
-                )
-            connection.execute(
-                "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)",
-                (key, previous.state if previous else "forgotten", self._clock(), "restored"),
-            )
+    def _put_back(
+        self, connection: sqlite3.Connection, key: str, previous: JobRecord | None
+    ) -> None:
+        if previous is None:
+            connection.execute("DELETE FROM jobs WHERE key = ?", (key,))
+        else:
+            _put(connection, previous)
+        connection.execute(
+            "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)",
+            (key, previous.state if previous else "forgotten", self._clock(), "restored"),
+        )
 
     def _select_one(self, key: str) -> JobRecord | None:
         row = self._require().execute(f"{_SELECT} WHERE key = ?", (key,)).fetchone()
@@ -185,6 +275,14 @@ class Journal:
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
 
+def _put(connection: sqlite3.Connection, record: JobRecord) -> None:
+    placeholders = ", ".join("?" for _ in _COLUMNS)
+    connection.execute(
+        f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are ours
+        [getattr(record, column) for column in _COLUMNS],
+    )
+
+
 def read_records(path: Path) -> dict[str, JobRecord]:
     """Every record of a journal, read without the run lock (a run may be writing: WAL lets
     readers in). Raises JournalUnavailable when the file is missing or is not a journal."""
@@ -193,8 +291,10 @@ def read_records(path: Path) -> dict[str, JobRecord]:
     except sqlite3.Error as error:
         raise JournalUnavailable(f"cannot open the journal {path}: {error}") from None
     try:
-        rows = connection.execute(_SELECT).fetchall()
-        return {row[0]: JobRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows}
+        present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
+        columns = [column for column in _COLUMNS if column in present]  # an older journal
+        rows = connection.execute(f"SELECT {', '.join(columns)} FROM jobs").fetchall()  # noqa: S608 - column names are ours
+        return {row[0]: JobRecord(**dict(zip(columns, row, strict=True))) for row in rows}
     except sqlite3.Error as error:
         raise JournalUnavailable(
             f"{path} is not an orchestrator journal ({error}); give the journal of a run "
@@ -211,6 +311,10 @@ def _connect(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA busy_timeout=5000")
         connection.executescript(_SCHEMA)
+        present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:
+                connection.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
     except sqlite3.Error:
         connection.close()
         raise

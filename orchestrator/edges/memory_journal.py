@@ -9,8 +9,11 @@ from typing import Any
 
 import anyio.lowlevel
 
+from orchestrator.core.polling import Observation
 from orchestrator.core.records import RECORD_COLUMNS, JobRecord
 from orchestrator.core.states import JOURNALED, StateName
+
+OBSERVATIONS_KEPT = 5000
 
 
 class MemoryJournal:
@@ -20,6 +23,7 @@ class MemoryJournal:
         self._clock = clock
         self._records: dict[str, JobRecord] = {}
         self._events: list[tuple[str, str, float, str | None]] = []
+        self._observations: list[Observation] = []
 
     def __repr__(self) -> str:
         return f"MemoryJournal(jobs={len(self._records)}, events={len(self._events)})"
@@ -63,3 +67,11 @@ class MemoryJournal:
     async def history(self, key: str) -> list[tuple[str, float, str | None]]:
         await anyio.lowlevel.checkpoint()
         return [(state, at, note) for k, state, at, note in self._events if k == key]
+
+    async def learned(self, observation: Observation) -> None:
+        await anyio.lowlevel.checkpoint()
+        self._observations.append(observation)
+
+    async def observations(self) -> list[Observation]:
+        await anyio.lowlevel.checkpoint()
+        return list(self._observations[-OBSERVATIONS_KEPT:])

@@ -12,9 +12,10 @@ from typing import Any, Protocol, TypeVar
 
 from orchestrator.core.envelope import RunIds, StatusReport
 from orchestrator.core.jobs import Job
+from orchestrator.core.polling import Observation
 from orchestrator.core.records import JobRecord
 from orchestrator.core.states import StateName
-from orchestrator.edges.sink import StoredFile
+from orchestrator.edges.sink import FileFacts, StoredFile
 
 T = TypeVar("T")
 Consume = Callable[[AsyncIterator[bytes], int | None], Awaitable[T]]
@@ -48,6 +49,12 @@ class JobJournal(Protocol):
 
     async def history(self, key: str) -> list[tuple[str, float, str | None]]: ...
 
+    async def learned(self, observation: Observation) -> None:
+        """Keep what an export took to be ready, for the polls of later runs."""
+
+    async def observations(self) -> list[Observation]:
+        """What earlier exports took, oldest first (the most recent few thousand)."""
+
 
 class Sink(Protocol):
     async def store(
@@ -61,4 +68,6 @@ class Sink(Protocol):
 
     async def discard_partials(self, relative: PurePosixPath) -> int: ...
 
-    async def matches(self, relative: PurePosixPath, sha256: str) -> bool: ...
+    async def matches(
+        self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
+    ) -> bool: ...

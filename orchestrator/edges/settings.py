@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     max_downloads: int = Field(default=4, gt=0)
     requests_per_minute: float = Field(default=20, gt=0)
 
-    poll_first_seconds: float = Field(default=5.0, gt=0, le=MAX_SECONDS)
+    poll_first_seconds: float = Field(default=1.0, gt=0, le=MAX_SECONDS)
     poll_max_seconds: float = Field(default=60.0, gt=0, le=MAX_SECONDS)
     retry_attempts: int = Field(default=8, gt=0)
     retry_base_seconds: float = Field(default=1.0, ge=0, le=MAX_SECONDS)

@@ -32,6 +32,18 @@ class StoredFile:
     bytes: int
     sha256: str
     rows: int | None
+    mtime_ns: int | None = None
+    inode: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What a rerun knows of a file it wrote: checked by stat first, by hash when they differ."""
+
+    sha256: str
+    bytes: int | None = None
+    mtime_ns: int | None = None
+    inode: int | None = None
 
 
 class FileSink:
@@ -70,20 +82,25 @@ class FileSink:
                 size += len(chunk)
             if expected_size is not None and size != expected_size:
                 raise DownloadCut(f"got {size} of {expected_size} announced bytes")
-            await anyio.to_thread.run_sync(_publish, handle, temp, target)
+            facts = await anyio.to_thread.run_sync(_publish, handle, temp, target)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(_discard, handle, temp)
             raise
-        return StoredFile(relative, size, digest.hexdigest(), counter.rows())
+        return StoredFile(
+            relative, size, digest.hexdigest(), counter.rows(), facts.st_mtime_ns, facts.st_ino
+        )
 
     async def discard_partials(self, relative: PurePosixPath) -> int:
         """Remove temporary files an earlier, killed run left for this target; returns how many."""
         return await anyio.to_thread.run_sync(_remove_partials, self.target(relative))
 
-    async def matches(self, relative: PurePosixPath, sha256: str) -> bool:
-        """Whether the file at `relative` exists with exactly this content hash."""
-        return await anyio.to_thread.run_sync(_has_digest, self.target(relative), sha256)
+    async def matches(
+        self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
+    ) -> bool:
+        """Whether the file at `relative` is the one written: the same size, mtime and inode as
+        recorded (then it is not read again), else the same sha256; `verify` always hashes."""
+        return await anyio.to_thread.run_sync(_is_unchanged, self.target(relative), facts, verify)
 
 
 def _open_temp(temp: Path, root: Path) -> BinaryIO:
@@ -116,15 +133,17 @@ def _write(handle: BinaryIO, chunk: bytes, temp: Path) -> None:
         raise _sink_error(error, temp) from None
 
 
-def _publish(handle: BinaryIO, temp: Path, target: Path) -> None:
+def _publish(handle: BinaryIO, temp: Path, target: Path) -> os.stat_result:
     try:
         handle.flush()
         os.fsync(handle.fileno())
+        facts = os.fstat(handle.fileno())
         handle.close()
         temp.replace(target)
         _fsync_folder(target.parent)
     except OSError as error:
         raise _sink_error(error, target) from None
+    return facts
 
 
 def _discard(handle: BinaryIO, temp: Path) -> None:
@@ -150,10 +169,17 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _has_digest(path: Path, sha256: str) -> bool:
+def _is_unchanged(path: Path, facts: FileFacts, verify: bool) -> bool:
     try:
+        status = path.stat(follow_symlinks=False)
+        if not verify and facts.mtime_ns is not None and facts.inode is not None:
+            return (status.st_size, status.st_mtime_ns, status.st_ino) == (
+                facts.bytes,
+                facts.mtime_ns,
+                facts.inode,
+            )
         with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
+            return hashlib.file_digest(handle, "sha256").hexdigest() == facts.sha256
     except OSError:
         return False
 

@@ -47,11 +47,12 @@ from orchestrator.core.lifecycle import (
     advance,
     resume,
 )
+from orchestrator.core.polling import DurationModel, Observation
 from orchestrator.core.records import JobRecord
 from orchestrator.core.results import JobResult
 from orchestrator.core.states import StateName
 from orchestrator.edges.ports import ApiClient, JobJournal, Sink
-from orchestrator.edges.sink import StoredFile
+from orchestrator.edges.sink import FileFacts, StoredFile
 from orchestrator.errors import (
     CredentialsRejected,
     DownloadError,
@@ -94,7 +95,11 @@ class JobRunner:
         jitter: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         on_state: Callable[[Job, State], None] = _ignore,
+        durations: DurationModel | None = None,
+        pressure: Callable[[], float] = lambda: 0.0,
+        clock: Callable[[], float] = anyio.current_time,
         force: bool = False,
+        verify: bool = False,
     ) -> None:
         self._client = client
         self._sink = sink
@@ -106,7 +111,11 @@ class JobRunner:
         self._jitter = jitter
         self._sleep = sleep
         self._on_state = on_state
+        self._durations = durations if durations is not None else DurationModel()
+        self._pressure = pressure
+        self._clock = clock
         self._force = force
+        self._verify = verify
         self._warned: set[str] = set()
         self._latest: dict[str, JobRecord | None] = {}
         """The journal's record of each job as this runner last saw or wrote it."""
@@ -139,7 +148,8 @@ class JobRunner:
             return None
         if not record.path or not record.sha256:
             return None
-        if not await self._sink.matches(relative_path(job), record.sha256):
+        facts = FileFacts(record.sha256, record.bytes, record.mtime_ns, record.inode)
+        if not await self._sink.matches(relative_path(job), facts, verify=self._verify):
             return None
         return JobResult(
             job=job,
@@ -226,6 +236,8 @@ class JobRunner:
             await self._record_final(job, after)
         elif isinstance(after, Fetch) and not isinstance(before, Fetch):
             await self._record(job, "ready")
+            if isinstance(before, Poll) and isinstance(event, StatusSeen):
+                await self._learn(job, before, event)
         elif (
             isinstance(after, Poll)
             and isinstance(before, Poll)
@@ -270,15 +282,27 @@ class JobRunner:
                 run_id=ids.run_id,
                 status_url=self._client.sealed(ids.status_url),
             )
-        return Submitted(ids)
+        return Submitted(ids, at=self._clock())
 
     async def _poll(self, job: Job, state: Poll) -> Event:
-        await self._sleep(self._policies.poll.delay(state.polls))
+        model = None
+        elapsed = 0.0
+        if state.since is not None:  # a resumed export's age is unknown: poll it as a new kind
+            model = self._durations.estimate(job.export_id, _seconds(job))
+            elapsed = self._clock() - state.since
+        delay = self._policies.poll.delay(
+            state.polls,
+            elapsed=elapsed,
+            model=model,
+            jitter=self._jitter(),
+            pressure=self._pressure(),
+        )
+        await self._sleep(delay)
         report = await self._client.status(state.ids.status_url)
         if report.runner_state not in KNOWN_RUNNER_STATES and job.key not in self._warned:
             self._warned.add(job.key)  # once per job: it is polled on within the job timeout
             _log.warning("orchestrator.unknown_runner_state", runner_state=report.runner_state)
-        return StatusSeen(report)
+        return StatusSeen(report, at=self._clock())
 
     async def _fetch(self, job: Job, state: Fetch, deadline: float) -> Event:
         if state.tries:
@@ -298,7 +322,23 @@ class JobRunner:
             if shelter.cancelled_caught:  # the grace period or the job timeout ran out
                 await anyio.lowlevel.checkpoint()
                 return Cut("the download was stopped")
-        return FileStored(str(stored.path), stored.bytes, stored.rows, stored.sha256)
+        return FileStored(
+            str(stored.path),
+            stored.bytes,
+            stored.rows,
+            stored.sha256,
+            stored.mtime_ns,
+            stored.inode,
+        )
+
+    async def _learn(self, job: Job, polled: Poll, seen: StatusSeen) -> None:
+        """What this export took, for the polls of the exports like it (now and in later runs)."""
+        if polled.since is None or seen.at is None:
+            return
+        lower = (polled.running_at or polled.since) - polled.since
+        observation = Observation(job.export_id, _seconds(job), lower, seen.at - polled.since)
+        self._durations.learn(observation)
+        await self._journal.learned(observation)
 
     async def _record_final(self, job: Job, final: Terminal) -> None:
         """A job's last word, journaled whatever cancellation arrives."""
@@ -310,6 +350,8 @@ class JobRunner:
                     "bytes": final.bytes,
                     "rows": final.rows,
                     "sha256": final.sha256,
+                    "mtime_ns": final.mtime_ns,
+                    "inode": final.inode,
                     "error": None,
                 }
             case Failed():
@@ -331,6 +373,10 @@ class JobRunner:
             window_end=job.window.end.isoformat(),
             **values,
         )
+
+
+def _seconds(job: Job) -> int:
+    return int(job.window.length.total_seconds())
 
 
 def _event_for(error: OrchestratorError) -> Event:

@@ -21,7 +21,7 @@ from orchestrator.core.jobs import Job, Window, make_job
 from orchestrator.core.rows import row_counter
 from orchestrator.core.states import StateName
 from orchestrator.edges.memory_journal import MemoryJournal
-from orchestrator.edges.sink import StoredFile
+from orchestrator.edges.sink import FileFacts, StoredFile
 from orchestrator.errors import SealBroken
 
 T = TypeVar("T")
@@ -169,7 +169,9 @@ class MemorySink:
         await anyio.lowlevel.checkpoint()
         return 0
 
-    async def matches(self, relative: PurePosixPath, sha256: str) -> bool:
+    async def matches(
+        self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
+    ) -> bool:
         await anyio.lowlevel.checkpoint()
         body = self.files.get(relative)
-        return body is not None and hashlib.sha256(body).hexdigest() == sha256
+        return body is not None and hashlib.sha256(body).hexdigest() == facts.sha256

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.core.backoff import PollPolicy, ResubmitPolicy, RetryPolicy, parse_retry_after
+from orchestrator.core.backoff import ResubmitPolicy, RetryPolicy, parse_retry_after
 
 
 def test_full_jitter_scales_the_exponential_ceiling() -> None:
@@ -50,13 +50,6 @@ def test_retry_after_parses_seconds_and_http_dates_defensively() -> None:
     assert parse_retry_after("²") is None
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
-
-
-def test_polls_slow_down_geometrically_to_a_ceiling() -> None:
-    """Poll waits grow by `growth` from the first wait and stop at the maximum."""
-    policy = PollPolicy(first_seconds=2.0, growth=2.0, max_seconds=10.0)
-    assert [policy.delay(n) for n in range(5)] == [2.0, 4.0, 8.0, 10.0, 10.0]
-    assert policy.delay(10**6) == 10.0
 
 
 def test_resubmit_cooldown_doubles_per_attempt() -> None:

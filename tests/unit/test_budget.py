@@ -51,3 +51,55 @@ async def test_concurrent_callers_share_one_budget() -> None:
             for _ in range(12):
                 group.start_soon(one)
     assert sorted(starts) == [0.0] * 5 + [60.0] * 5 + [120.0] * 2
+
+
+class ManualTime(FakeTime):
+    """Time that moves only when the test says so; sleepers wait for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.moved = anyio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.moved.wait()
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self.moved.set()
+        self.moved = anyio.Event()
+
+
+@pytest.mark.anyio
+async def test_waiting_downloads_go_before_polls_and_polls_before_creates() -> None:
+    """When requests wait for the budget, the ones that free most go first: download, status,
+    create; in arrival order within each kind."""
+    time = ManualTime()
+    budget = RequestBudget(1, clock=time.clock, sleep=time.sleep)
+    order: list[str] = []
+
+    async def one(name: str, priority: int) -> None:
+        await budget.acquire(priority)
+        order.append(name)
+
+    with anyio.fail_after(5):
+        await budget.acquire()  # the budget is now spent for a minute
+        async with anyio.create_task_group() as group:
+            for name, priority in [("create1", 2), ("status", 1), ("download", 0), ("create2", 2)]:
+                group.start_soon(one, name, priority)
+            for _ in range(4):
+                await anyio.wait_all_tasks_blocked()
+                time.advance(60)
+    assert order == ["download", "status", "create1", "create2"]
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_waiter_leaves_the_line() -> None:
+    """A waiter cancelled in line does not block the ones behind it."""
+    time = FakeTime()
+    budget = RequestBudget(1, clock=time.clock, sleep=time.sleep)
+    with anyio.fail_after(5):
+        await budget.acquire()
+        with anyio.move_on_after(0):
+            await budget.acquire(0)
+        await budget.acquire(2)
+    assert budget.pressure() == 1.0

@@ -13,9 +13,10 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from orchestrator.core.backoff import PollPolicy, ResubmitPolicy, RetryPolicy
+from orchestrator.core.backoff import ResubmitPolicy, RetryPolicy
 from orchestrator.core.jobs import Job
 from orchestrator.core.lifecycle import Policies, State
+from orchestrator.core.polling import PollPolicy
 from orchestrator.core.records import JobRecord
 from orchestrator.core.results import JobResult
 from orchestrator.errors import CredentialsRejected, ExportRefused
@@ -304,3 +305,41 @@ async def test_a_crashing_job_is_recorded_failed_in_results_and_journal() -> Non
     assert [r.status for r in results] == ["failed", "downloaded"]
     assert results[0].error == "internal error: RuntimeError: boom"
     assert await rig.state(jobs[0]) == "failed"
+
+
+class TimedClient(ScriptedClient):
+    """Each export is ready `seconds` after its submit, on the rig's fake clock."""
+
+    def __init__(self, gate: Gate, clock: list[float], seconds: float) -> None:
+        super().__init__(gate)
+        self.clock, self.seconds, self.submitted_at = clock, seconds, 0.0
+
+    async def submit(self, job: Job, *, announce: Any = None) -> Any:
+        ids = await super().submit(job, announce=announce)
+        self.submitted_at = self.clock[0]
+        return ids
+
+    async def status(self, status_url: str) -> Any:
+        self.polls += 1
+        return completed() if self.clock[0] - self.submitted_at >= self.seconds else running()
+
+
+async def test_polls_learn_when_an_export_is_likely_done() -> None:
+    """The first export of a kind is polled on a growing schedule; the ones after it are polled
+    near the learned finish, about once each, and the journal keeps what was learned."""
+    now = [0.0]
+    rig = Rig(TimedClient(Gate(), now, seconds=30.0), poll=PollPolicy(max_seconds=600))
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    rig.runner._sleep = sleep
+    rig.runner._clock = lambda: now[0]
+    polls = []
+    for _ in range(10):
+        before = rig.client.polls
+        assert (await rig.run(day_job())).result.status == "downloaded"
+        polls.append(rig.client.polls - before)
+    assert polls[0] >= 5  # from a 1 s first poll, growing by half each time
+    assert sum(polls[1:]) <= 1.6 * 9, polls
+    assert len(await rig.journal.observations()) == 10

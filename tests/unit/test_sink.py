@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-from orchestrator.edges.sink import FileSink
+from orchestrator.edges.sink import FileFacts, FileSink
 from orchestrator.errors import DownloadCut, SinkError
 
 
@@ -38,8 +39,25 @@ async def test_a_complete_file_is_renamed_into_place_with_its_hash(tmp_path: Pat
     assert (stored.bytes, stored.rows) == (12, 2)
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     assert stat.S_IMODE(target.parent.stat().st_mode) == 0o750
-    assert await sink.matches(relative, stored.sha256)
+    assert await sink.matches(relative, FileFacts(stored.sha256))
     assert leftovers(tmp_path) == [target]
+
+
+@pytest.mark.anyio
+async def test_a_rerun_trusts_an_unchanged_stat_and_hashes_a_changed_file(tmp_path: Path) -> None:
+    """Same size, mtime and inode: the file is taken as written without reading it; any other
+    stat means it is hashed; --verify always hashes (and so sees an edit that kept the stat)."""
+    sink = FileSink(tmp_path)
+    relative = PurePosixPath("a/b.csv")
+    stored = await sink.store(relative, stream(b"A\n1\n"), expected_size=4, report_format="csv")
+    facts = FileFacts(stored.sha256, stored.bytes, stored.mtime_ns, stored.inode)
+    target = tmp_path / relative
+    assert await sink.matches(relative, facts)
+    target.write_bytes(b"A\n2\n")  # same size, new mtime: hashed, and found changed
+    assert not await sink.matches(relative, facts)
+    os.utime(target, ns=(stored.mtime_ns or 0, stored.mtime_ns or 0))  # an edit hiding its mtime
+    assert await sink.matches(relative, facts)
+    assert not await sink.matches(relative, facts, verify=True)
 
 
 @pytest.mark.anyio
