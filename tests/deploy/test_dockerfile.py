@@ -15,6 +15,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from orchestrator.exit_codes import ExitCode
 from tests.deploy.dockerfile import DOCKERFILE, ROOT, parse
 
 LOCK = ROOT / "requirements.lock"
@@ -184,3 +185,17 @@ def test_the_build_context_holds_only_what_the_dockerfile_copies() -> None:
 def test_the_locks_say_how_to_regenerate_them(path: Path) -> None:
     """Each lock names `make lock`, the one way to regenerate it."""
     assert "#    make lock" in path.read_text()
+
+
+def test_the_readme_shows_the_ci_run_and_every_exit_code() -> None:
+    """The README's `docker run` line mounts what the image reads and writes, read-only with a
+    tmpfs, and its CI table explains every exit code the tool has."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Container", 1)[1].split("\n## ", 1)[0]
+    blocks = [block.split("```")[0] for block in section.split("```sh\n")[1:]]
+    (command,) = [block for block in blocks if "docker run" in block]
+    line = " ".join(part.strip().rstrip("\\") for part in command.splitlines())
+    for needed in ("--read-only", "--tmpfs /tmp", "--env-file", ":/config/jobs.yaml:ro", ":/data"):
+        assert needed in line, needed
+    table = {int(m) for m in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)}
+    assert table == {int(code) for code in ExitCode}
