@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench clean lock soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ test: lint  ## lint, then the whole test suite
 
 bench: $(STAMP)  ## throughput and memory of a 1,000-job run against the fake (not a test)
 	$(BIN)/python benchmarks/run.py
+
+lock: $(STAMP)  ## regenerate requirements.lock (runtime) and requirements-build.lock, hashed, for the image
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" --quiet -o requirements.lock
+	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')" \
+		| $(BIN)/uv pip compile - --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" --quiet -o requirements-build.lock
+
+soak: $(STAMP)  ## slow checks kept out of `make test`: the image's install from the lock into a fresh venv, from PyPI
+	$(BIN)/pytest -q -m soak tests/deploy
 
 format: $(STAMP)
 	$(BIN)/ruff format orchestrator tests benchmarks
