@@ -8,6 +8,7 @@ built-in defaults. Secret files live in `ORCHESTRATOR_SECRETS_DIR` (default
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -157,9 +158,17 @@ class Settings(BaseSettings):
         return self.journal or self.out / ".orchestrator" / "journal.sqlite"
 
     def secret_values(self) -> list[str]:
-        """The secrets this configuration holds, for the redaction of logs and messages."""
-        secrets = (self.username, self.password, self.company_key)
-        return [s.get_secret_value() for s in secrets if s is not None and _present(s)]
+        """The secrets this configuration holds, for the redaction of logs and messages: the
+        password, the company key and the Basic token (base64 of `user:password`, as the
+        `Authorization` header carries it). Never the user name: it is not a secret, and masking
+        it by value would mangle every word it appears in (user `demo`, export `demographics`)."""
+        secrets = (self.password, self.company_key)
+        values = [s.get_secret_value() for s in secrets if s is not None and _present(s)]
+        if _present(self.username) and _present(self.password):
+            assert self.username and self.password
+            user, password = self.username.get_secret_value(), self.password.get_secret_value()
+            values.append(base64.b64encode(f"{user}:{password}".encode()).decode("ascii"))
+        return values
 
 
 def _http_origin(text: str) -> URL:
