@@ -1,18 +1,22 @@
 """The `orchestrator` command: a thin layer that parses arguments and calls the application.
 
 Every expected problem ends as one clear message on stderr and a documented exit code (see
-`orchestrator.exit_codes`); a traceback only ever means a bug.
+`orchestrator.exit_codes`); a traceback only ever means a bug. A reader that closes stdout early
+(`| head`) ends the command quietly with exit code 141, as the shell reports a Unix tool it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import partial
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +25,39 @@ import anyio
 from orchestrator.app import RunRequest, execute
 from orchestrator.core.manifest import Manifest, ManifestError, load_manifest
 from orchestrator.core.planner import Plan, plan
-from orchestrator.edges.folders import is_file
 from orchestrator.edges.journal import JournalUnavailable
 from orchestrator.edges.logs import configure_logging
-from orchestrator.edges.settings import SECRET_FIELDS, Settings, SettingsError, load_settings
+from orchestrator.edges.preflight import check_output_tree, manifest_path_problem
+from orchestrator.edges.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    setting_help,
+    value_origins,
+)
 from orchestrator.edges.status import describe_journal
 from orchestrator.errors import UsageError
 from orchestrator.exit_codes import ExitCode
 from orchestrator.summary import describe_outcome
 
 DEFAULT_MANIFEST = Path("jobs.yaml")
-DEFAULT_MAX_JOBS = 100_000
+
+
+class StrictWarnings(UsageError):
+    """Manifest warnings, which `--strict` turns into errors (exit code 2)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    parser = build_parser()
-    arguments = parser.parse_args(argv)
     try:
-        return int(arguments.command(arguments))
+        arguments = build_parser().parse_args(argv)
+        code = int(arguments.command(arguments))
+        sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's final flush
+    except BrokenPipeError:
+        return _reader_went_away()
+    except StrictWarnings as error:
+        _say(f"invalid manifest (--strict makes warnings errors):\n{error}")
+        return ExitCode.USAGE
     except ManifestError as error:
         _say(f"invalid manifest:\n{error}")
         return ExitCode.USAGE
@@ -48,6 +66,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     except KeyboardInterrupt:
         return ExitCode.SIGINT
+    return code
+
+
+def _reader_went_away() -> int:
+    """stdout's reader is gone: point stdout at /dev/null so that nothing tries (and fails) to
+    write there again, not even the interpreter's last flush, and exit quietly."""
+    with contextlib.suppress(OSError, ValueError):  # no real descriptor (a test's capture)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return ExitCode.BROKEN_PIPE
+
+
+def _version() -> str:
+    try:
+        return metadata.version("orchestrator")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,30 +91,52 @@ def build_parser() -> argparse.ArgumentParser:
         prog="orchestrator",
         description="Bulk exports from the Khoros Care Analytics Reports API.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
+    )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run every job of a manifest into the output tree")
     manifest_arguments(run)
+    _strict_argument(run)
     _settings_arguments(run)
-    run.add_argument("--force", action="store_true", help="redo jobs already downloaded")
+    run.add_argument(
+        "--force", action="store_true", help="redo jobs already downloaded (default: reuse them)"
+    )
     run.set_defaults(command=command_run)
 
     plan_parser = commands.add_parser("plan", help="print the jobs a manifest expands into")
     manifest_arguments(plan_parser)
-    plan_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    _strict_argument(plan_parser)
+    plan_parser.add_argument(
+        "--json", action="store_true", help="machine-readable output (default: a table)"
+    )
     plan_parser.set_defaults(command=command_plan)
 
     validate = commands.add_parser("validate", help="check a manifest and nothing else")
     manifest_arguments(validate)
+    _strict_argument(validate)
+    validate.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: manifest, valid, jobs, as_of, warnings, problems "
+        "(default: one line)",
+    )
     validate.set_defaults(command=command_validate)
 
-    config = commands.add_parser("config", help="check the settings and print them, secrets masked")
+    config = commands.add_parser(
+        "config",
+        help="check the settings and print them as JSON, password and company key masked",
+        description="Print the effective settings as one JSON object. Two keys that are not "
+        "settings start with '_': '_sources' says where each value came from (flag, env, .env, "
+        "secret file in <folder>, default) and '_journal_path' is the journal's effective path.",
+    )
     _settings_arguments(config)
     config.set_defaults(command=command_config)
 
     status = commands.add_parser("status", help="what the journal knows about past runs")
-    status.add_argument("--out", type=Path, help="output folder (default: $ORCHESTRATOR_OUT)")
-    status.add_argument("--journal", type=Path, help="journal file (default: <out>/.orchestrator)")
+    status.add_argument("--out", type=Path, help=setting_help("out", "output folder"))
+    status.add_argument("--journal", type=Path, help=setting_help("journal", "journal file"))
     status.set_defaults(command=command_status)
 
     from orchestrator.demo import add_demo_commands
@@ -89,12 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def manifest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "manifest", nargs="?", type=Path, default=DEFAULT_MANIFEST, help="default: ./jobs.yaml"
+        "manifest",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_MANIFEST,
+        help=f"the manifest file (default: ./{DEFAULT_MANIFEST})",
     )
     parser.add_argument(
         "--max-jobs",
         type=int,
-        help="refuse manifests that plan more jobs ($ORCHESTRATOR_MAX_JOBS, 100000)",
+        help=setting_help("max_jobs", "refuse manifests that plan more jobs"),
     )
     parser.add_argument(
         "--as-of",
@@ -103,18 +165,60 @@ def manifest_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _strict_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat every manifest warning as an error, exit code 2 (default: warn and go on)",
+    )
+
+
 def _settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags that override ORCHESTRATOR_* environment variables of the same name."""
-    parser.add_argument("--out", type=Path, help="output folder ($ORCHESTRATOR_OUT, ./out)")
-    parser.add_argument("--journal", type=Path, help="journal file ($ORCHESTRATOR_JOURNAL)")
-    parser.add_argument("--base-url", help="API origin ($ORCHESTRATOR_BASE_URL)")
-    parser.add_argument("--max-in-flight", type=int, help="exports submitted and not finished")
-    parser.add_argument("--max-downloads", type=int, help="downloads at once")
-    parser.add_argument("--requests-per-minute", type=float, help="API request budget")
-    parser.add_argument("--max-runtime", type=float, dest="max_runtime_seconds", metavar="SECONDS")
-    parser.add_argument("--grace", type=float, dest="grace_seconds", metavar="SECONDS")
-    parser.add_argument("--log-format", choices=("auto", "console", "json"))
-    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    """Flags that override ORCHESTRATOR_* settings of the same name; help shows their defaults."""
+    parser.add_argument("--out", type=Path, help=setting_help("out", "output folder"))
+    parser.add_argument("--journal", type=Path, help=setting_help("journal", "journal file"))
+    parser.add_argument("--base-url", help=setting_help("base_url", "API origin"))
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        help=setting_help("max_in_flight", "exports submitted and not finished"),
+    )
+    parser.add_argument(
+        "--max-downloads", type=int, help=setting_help("max_downloads", "downloads at once")
+    )
+    parser.add_argument(
+        "--requests-per-minute",
+        type=float,
+        help=setting_help("requests_per_minute", "one budget for every API request"),
+    )
+    parser.add_argument(
+        "--max-runtime",
+        type=float,
+        dest="max_runtime_seconds",
+        metavar="SECONDS",
+        help=setting_help(
+            "max_runtime_seconds", "run deadline: stop submitting in time to exit cleanly by then"
+        ),
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        dest="grace_seconds",
+        metavar="SECONDS",
+        help=setting_help(
+            "grace_seconds", "on SIGTERM/SIGINT or the deadline, how long downloads may finish"
+        ),
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "console", "json"),
+        help=setting_help("log_format", "auto: console on a terminal, JSON lines otherwise"),
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help=setting_help("log_level", "the least severe log lines written"),
+    )
 
 
 _SETTINGS_FLAGS = (
@@ -132,9 +236,12 @@ _SETTINGS_FLAGS = (
 )
 
 
+def _flags(arguments: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(arguments, name, None) for name in _SETTINGS_FLAGS}
+
+
 def settings_from(arguments: argparse.Namespace, **extra: Any) -> Settings:
-    flags = {name: getattr(arguments, name, None) for name in _SETTINGS_FLAGS}
-    return load_settings(**flags, **extra)
+    return load_settings(**_flags(arguments), **extra)
 
 
 def _iso_date(text: str) -> date:
@@ -145,33 +252,67 @@ def _iso_date(text: str) -> date:
 
 
 def planned(
-    arguments: argparse.Namespace, max_jobs: int | None = None
+    arguments: argparse.Namespace,
+    settings: Settings | None = None,
+    *,
+    show_warnings: bool = True,
 ) -> tuple[Manifest, Plan, date]:
-    """Load the manifest, resolve the run date in its zone and expand it; warnings go to stderr."""
+    """Load the manifest, resolve the run date in its zone and expand it under the job ceiling of
+    the settings (read from the arguments when not given); warnings go to stderr, or raise
+    StrictWarnings under --strict."""
+    settings = settings or settings_from(arguments)
     path: Path = arguments.manifest
-    if not is_file(path):
-        raise UsageError(
-            f"{path}: no such manifest file (give its path, or run where jobs.yaml is)"
-        )
+    problem = manifest_path_problem(path)
+    if problem is not None:
+        raise UsageError(problem)
     manifest = load_manifest(path)
-    as_of = arguments.as_of or datetime.now(manifest.timezone).date()
-    ceiling = next((n for n in (max_jobs, arguments.max_jobs) if n is not None), DEFAULT_MAX_JOBS)
-    if ceiling <= 0:
-        raise UsageError(f"--max-jobs must be a positive number, not {ceiling}")
-    expanded = plan(manifest, as_of=as_of, max_jobs=ceiling)
-    for warning in expanded.warnings:
-        _say(f"warning: {warning}")
+    now = datetime.now(UTC)
+    as_of = arguments.as_of or now.astimezone(manifest.timezone).date()
+    expanded = plan(manifest, as_of=as_of, max_jobs=settings.max_jobs, now=now)
+    if getattr(arguments, "strict", False) and expanded.warnings:
+        raise StrictWarnings("\n".join(expanded.warnings))
+    if show_warnings:
+        for warning in expanded.warnings:
+            _say(f"warning: {warning}")
     return manifest, expanded, as_of
 
 
 def command_validate(arguments: argparse.Namespace) -> ExitCode:
-    _, expanded, as_of = planned(arguments)
+    if arguments.json:
+        return _validate_json(arguments)
+    _, expanded, as_of = planned(arguments, settings_from(arguments))
     print(f"{arguments.manifest}: valid, {len(expanded.jobs)} jobs as of {as_of}")
     return ExitCode.OK
 
 
+def _validate_json(arguments: argparse.Namespace) -> ExitCode:
+    """One JSON object on stdout whatever the verdict; exit code 2 when the manifest is invalid."""
+    document: dict[str, Any] = {
+        "manifest": str(arguments.manifest),
+        "valid": False,
+        "jobs": None,
+        "as_of": arguments.as_of.isoformat() if arguments.as_of else None,
+        "warnings": [],
+        "problems": [],
+    }
+    try:
+        _, expanded, as_of = planned(arguments, settings_from(arguments), show_warnings=False)
+    except StrictWarnings as error:
+        document["warnings"] = document["problems"] = str(error).splitlines()
+    except ManifestError as error:
+        document["problems"] = [str(problem) for problem in error.problems]
+    except (SettingsError, UsageError) as error:
+        document["problems"] = str(error).splitlines()
+    else:
+        document.update(
+            valid=True, jobs=len(expanded.jobs), as_of=as_of.isoformat(), warnings=expanded.warnings
+        )
+    print(json.dumps(document, indent=2))
+    return ExitCode.OK if document["valid"] else ExitCode.USAGE
+
+
 def command_plan(arguments: argparse.Namespace) -> ExitCode:
-    _, expanded, as_of = planned(arguments)
+    _, expanded, as_of = planned(arguments, settings_from(arguments))
     jobs = expanded.jobs
     if arguments.json:
         document = {
@@ -209,7 +350,8 @@ def command_plan(arguments: argparse.Namespace) -> ExitCode:
 def command_run(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
     settings.credentials()
-    _, expanded, as_of = planned(arguments, settings.max_jobs)
+    _, expanded, as_of = planned(arguments, settings)
+    check_output_tree(settings.out, settings.journal_path())  # before the first request
     manifest = str(arguments.manifest)
     run = partial(run_and_report, manifest=manifest, as_of=as_of, force=arguments.force)
     return anyio.run(run, settings, expanded)
@@ -231,10 +373,11 @@ async def run_and_report(
 
 
 def command_config(arguments: argparse.Namespace) -> ExitCode:
+    """The settings as one JSON object, plus `_sources` and `_journal_path` (not settings)."""
     settings = settings_from(arguments)
-    shown = settings.model_dump(mode="json")
-    for name in SECRET_FIELDS:
-        shown[name] = "***" if shown[name] else None
+    shown = settings.shown()
+    shown["_sources"] = value_origins(**_flags(arguments))
+    shown["_journal_path"] = str(settings.journal_path())
     print(json.dumps(shown, indent=2))
     try:
         settings.credentials()

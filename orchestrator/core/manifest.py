@@ -418,6 +418,7 @@ def _filter_sets(merge: _Merge) -> tuple[FilterSet, ...]:
     sets: list[FilterSet] = []
     first_with_params: dict[tuple[tuple[str, str], ...], int] = {}
     first_with_label: dict[str, int] = {}
+    warned: set[str] = set()
     for index, entry in enumerate(entries):
         at = (*owner, "filters", index)
         try:
@@ -426,7 +427,11 @@ def _filter_sets(merge: _Merge) -> tuple[FilterSet, ...]:
             merge.report(at if exc.param is None else (*at, exc.param), str(exc))
             continue
         for name, message in unknown_params(entry):
-            merge.warn((*at, name), message)
+            if (
+                name not in warned
+            ):  # once per name and list: a name repeated 1,000 times is one slip
+                warned.add(name)
+                merge.warn((*at, name), message)
         _check_distinct(merge, at, index, encoded, first_with_params, first_with_label)
         sets.append(encoded)
     return tuple(sets)

@@ -182,10 +182,10 @@ def _open_warning(item: _Range, windows: list[Window], now: datetime) -> list[st
     if not still_open:
         return []
     first, export = still_open[0], item.export
-    more = f" (and {len(still_open) - 1} later windows)" if len(still_open) > 1 else ""
+    more = f", nor have the {len(still_open) - 1} after it" if len(still_open) > 1 else ""
     return [
         f"{export.location}: {export.field}.range: export {export.name!r}: the window "
-        f"{first.start.isoformat()} to {first.end.isoformat()}{more} has not ended yet "
+        f"{first.start.isoformat()} to {first.end.isoformat()} has not ended yet{more} "
         f"(now is {now.astimezone(first.end.tzinfo).isoformat(timespec='seconds')}); "
         "its data is incomplete until the window ends"
     ]
