@@ -260,7 +260,8 @@ def planned(
     """Load the manifest, resolve the run date in its zone and expand it under the job ceiling of
     the settings (read from the arguments when not given); warnings go to stderr, or raise
     StrictWarnings under --strict."""
-    settings = settings or settings_from(arguments)
+    if settings is None:
+        settings = settings_from(arguments)
     path: Path = arguments.manifest
     problem = manifest_path_problem(path)
     if problem is not None:
