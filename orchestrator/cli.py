@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import anyio
 
@@ -173,71 +173,44 @@ def _strict_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags that override ORCHESTRATOR_* settings of the same name; help shows their defaults."""
-    parser.add_argument("--out", type=Path, help=setting_help("out", "output folder"))
-    parser.add_argument("--journal", type=Path, help=setting_help("journal", "journal file"))
-    parser.add_argument("--base-url", help=setting_help("base_url", "API origin"))
-    parser.add_argument(
-        "--max-in-flight",
-        type=int,
-        help=setting_help("max_in_flight", "exports submitted and not finished"),
-    )
-    parser.add_argument(
-        "--max-downloads", type=int, help=setting_help("max_downloads", "downloads at once")
-    )
-    parser.add_argument(
-        "--requests-per-minute",
-        type=float,
-        help=setting_help("requests_per_minute", "one budget for every API request"),
-    )
-    parser.add_argument(
-        "--max-runtime",
-        type=float,
-        dest="max_runtime_seconds",
-        metavar="SECONDS",
-        help=setting_help(
-            "max_runtime_seconds", "run deadline: stop submitting in time to exit cleanly by then"
-        ),
-    )
-    parser.add_argument(
+_SETTING_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("--out", "out", "output folder"),
+    ("--journal", "journal", "journal file"),
+    ("--base-url", "base_url", "API origin"),
+    ("--max-in-flight", "max_in_flight", "exports submitted and not finished"),
+    ("--max-downloads", "max_downloads", "downloads at once"),
+    ("--requests-per-minute", "requests_per_minute", "one budget for every API request"),
+    ("--max-runtime", "max_runtime_seconds", "run deadline: stop submitting to exit by then"),
+    (
         "--grace",
-        type=float,
-        dest="grace_seconds",
-        metavar="SECONDS",
-        help=setting_help(
-            "grace_seconds", "on SIGTERM/SIGINT or the deadline, how long downloads may finish"
-        ),
-    )
-    parser.add_argument(
-        "--log-format",
-        choices=("auto", "console", "json"),
-        help=setting_help("log_format", "auto: console on a terminal, JSON lines otherwise"),
-    )
-    parser.add_argument(
-        "--log-level",
-        choices=("debug", "info", "warning", "error"),
-        help=setting_help("log_level", "the least severe log lines written"),
-    )
-
-
-_SETTINGS_FLAGS = (
-    "max_jobs",
-    "out",
-    "journal",
-    "base_url",
-    "max_in_flight",
-    "max_downloads",
-    "requests_per_minute",
-    "max_runtime_seconds",
-    "grace_seconds",
-    "log_format",
-    "log_level",
+        "grace_seconds",
+        "on SIGTERM/SIGINT or the deadline, how long downloads may finish",
+    ),
+    ("--log-format", "log_format", "auto: console on a terminal, JSON lines otherwise"),
+    ("--log-level", "log_level", "the least severe log lines written"),
 )
+"""The flags of `run` and `config`: (flag, setting, what it is). Each overrides the ORCHESTRATOR_*
+setting of that name; its type, choices and default come from the Settings model."""
+
+
+def _settings_arguments(parser: argparse.ArgumentParser) -> None:
+    for flag, name, text in _SETTING_FLAGS:
+        parser.add_argument(flag, dest=name, help=setting_help(name, text), **_typed(name))
+
+
+def _typed(name: str) -> dict[str, Any]:
+    """argparse's type (or choices) and metavar for a setting, from its annotation."""
+    annotation = Settings.model_fields[name].annotation
+    if get_origin(annotation) is Literal:
+        return {"choices": get_args(annotation)}
+    kind = next(a for a in (*get_args(annotation), annotation) if a is not type(None))
+    metavar = "SECONDS" if name.endswith("_seconds") else None
+    return {"type": kind, "metavar": metavar}
 
 
 def _flags(arguments: argparse.Namespace) -> dict[str, Any]:
-    return {name: getattr(arguments, name, None) for name in _SETTINGS_FLAGS}
+    names = ("max_jobs", *(name for _, name, _ in _SETTING_FLAGS))
+    return {name: getattr(arguments, name, None) for name in names}
 
 
 def settings_from(arguments: argparse.Namespace, **extra: Any) -> Settings:
