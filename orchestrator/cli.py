@@ -1,48 +1,84 @@
 """The `orchestrator` command: a thin layer that parses arguments and calls the application.
 
 Every expected problem ends as one clear message on stderr and a documented exit code (see
-`orchestrator.exit_codes`); a traceback only ever means a bug.
+`orchestrator.exit_codes`); a traceback only ever means a bug. A reader that closes stdout early
+(`| head`) ends the command quietly with exit code 141, as the shell reports a Unix tool it stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import partial
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import anyio
 
 from orchestrator.app import RunRequest, execute
 from orchestrator.core.manifest import Manifest, load_manifest
-from orchestrator.core.planner import MAX_JOBS, Plan, plan
-from orchestrator.edges.folders import is_file
+from orchestrator.core.planner import Plan, plan
 from orchestrator.edges.logs import configure_logging
-from orchestrator.edges.settings import SECRET_FIELDS, Settings, load_settings
+from orchestrator.edges.preflight import check_output_tree, manifest_path_problem
+from orchestrator.edges.settings import (
+    Settings,
+    load_settings,
+    setting_help,
+    value_origins,
+)
 from orchestrator.edges.status import describe_journal
-from orchestrator.errors import OrchestratorError, SettingsError, UsageError
+from orchestrator.errors import ManifestError, OrchestratorError, SettingsError, UsageError
 from orchestrator.exit_codes import ExitCode, describe_error, exit_code_for
 from orchestrator.summary import describe_outcome
 
 DEFAULT_MANIFEST = Path("jobs.yaml")
 
 
+class StrictWarnings(UsageError):
+    """Manifest warnings, which `--strict` turns into errors (exit code 2)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    parser = build_parser()
-    arguments = parser.parse_args(argv)
     try:
-        return int(arguments.command(arguments))
+        arguments = build_parser().parse_args(argv)
+        code = int(arguments.command(arguments))
+        sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's final flush
+    except BrokenPipeError:
+        return _reader_went_away()
+    except StrictWarnings as error:
+        _say(f"invalid manifest (--strict makes warnings errors):\n{error}")
+        return ExitCode.USAGE
     except OrchestratorError as error:
         _say(describe_error(error))
         return exit_code_for(error)
     except KeyboardInterrupt:
         return ExitCode.SIGINT
+    return code
+
+
+def _reader_went_away() -> int:
+    """stdout's reader is gone: point stdout at /dev/null so that nothing tries (and fails) to
+    write there again, not even the interpreter's last flush, and exit quietly."""
+    with contextlib.suppress(OSError, ValueError):  # no real descriptor (a test's capture)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return ExitCode.BROKEN_PIPE
+
+
+def _version() -> str:
+    try:
+        return metadata.version("orchestrator")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,12 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="orchestrator",
         description="Bulk exports from the Khoros Care Analytics Reports API.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
+    )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run every job of a manifest into the output tree")
     manifest_arguments(run)
+    _strict_argument(run)
     _settings_arguments(run)
-    run.add_argument("--force", action="store_true", help="redo jobs already downloaded")
+    run.add_argument(
+        "--force", action="store_true", help="redo jobs already downloaded (default: reuse them)"
+    )
     run.add_argument(
         "--verify",
         action="store_true",
@@ -66,20 +108,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan_parser = commands.add_parser("plan", help="print the jobs a manifest expands into")
     manifest_arguments(plan_parser)
-    plan_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    _strict_argument(plan_parser)
+    plan_parser.add_argument(
+        "--json", action="store_true", help="machine-readable output (default: a table)"
+    )
     plan_parser.set_defaults(command=command_plan)
 
     validate = commands.add_parser("validate", help="check a manifest and nothing else")
     manifest_arguments(validate)
+    _strict_argument(validate)
+    validate.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: manifest, valid, jobs, as_of, warnings, problems "
+        "(default: one line)",
+    )
     validate.set_defaults(command=command_validate)
 
-    config = commands.add_parser("config", help="check the settings and print them, secrets masked")
+    config = commands.add_parser(
+        "config",
+        help="check the settings and print them as JSON, password and company key masked",
+        description="Print the effective settings as one JSON object. Two keys that are not "
+        "settings start with '_': '_sources' says where each value came from (flag, env, .env, "
+        "secret file in <folder>, default) and '_journal_path' is the journal's effective path.",
+    )
     _settings_arguments(config)
     config.set_defaults(command=command_config)
 
     status = commands.add_parser("status", help="what the journal knows about past runs")
-    status.add_argument("--out", type=Path, help="output folder (default: $ORCHESTRATOR_OUT)")
-    status.add_argument("--journal", type=Path, help="journal file (default: <out>/.orchestrator)")
+    status.add_argument("--out", type=Path, help=setting_help("out", "output folder"))
+    status.add_argument("--journal", type=Path, help=setting_help("journal", "journal file"))
     status.set_defaults(command=command_status)
 
     from orchestrator.demo import add_demo_commands
@@ -90,12 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def manifest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "manifest", nargs="?", type=Path, default=DEFAULT_MANIFEST, help="default: ./jobs.yaml"
+        "manifest",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_MANIFEST,
+        help=f"the manifest file (default: ./{DEFAULT_MANIFEST})",
     )
     parser.add_argument(
         "--max-jobs",
         type=int,
-        help="refuse manifests that plan more jobs ($ORCHESTRATOR_MAX_JOBS, 100000)",
+        help=setting_help("max_jobs", "refuse manifests that plan more jobs"),
     )
     parser.add_argument(
         "--as-of",
@@ -104,38 +166,56 @@ def manifest_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags that override ORCHESTRATOR_* environment variables of the same name."""
-    parser.add_argument("--out", type=Path, help="output folder ($ORCHESTRATOR_OUT, ./out)")
-    parser.add_argument("--journal", type=Path, help="journal file ($ORCHESTRATOR_JOURNAL)")
-    parser.add_argument("--base-url", help="API origin ($ORCHESTRATOR_BASE_URL)")
-    parser.add_argument("--max-in-flight", type=int, help="exports submitted and not finished")
-    parser.add_argument("--max-downloads", type=int, help="downloads at once")
-    parser.add_argument("--requests-per-minute", type=float, help="API request budget")
-    parser.add_argument("--max-runtime", type=float, dest="max_runtime_seconds", metavar="SECONDS")
-    parser.add_argument("--grace", type=float, dest="grace_seconds", metavar="SECONDS")
-    parser.add_argument("--log-format", choices=("auto", "console", "json"))
-    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+def _strict_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat every manifest warning as an error, exit code 2 (default: warn and go on)",
+    )
 
 
-_SETTINGS_FLAGS = (
-    "max_jobs",
-    "out",
-    "journal",
-    "base_url",
-    "max_in_flight",
-    "max_downloads",
-    "requests_per_minute",
-    "max_runtime_seconds",
-    "grace_seconds",
-    "log_format",
-    "log_level",
+_SETTING_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("--out", "out", "output folder"),
+    ("--journal", "journal", "journal file"),
+    ("--base-url", "base_url", "API origin"),
+    ("--max-in-flight", "max_in_flight", "exports submitted and not finished"),
+    ("--max-downloads", "max_downloads", "downloads at once"),
+    ("--requests-per-minute", "requests_per_minute", "one budget for every API request"),
+    ("--max-runtime", "max_runtime_seconds", "run deadline: stop submitting to exit by then"),
+    (
+        "--grace",
+        "grace_seconds",
+        "on SIGTERM/SIGINT or the deadline, how long downloads may finish",
+    ),
+    ("--log-format", "log_format", "auto: console on a terminal, JSON lines otherwise"),
+    ("--log-level", "log_level", "the least severe log lines written"),
 )
+"""The flags of `run` and `config`: (flag, setting, what it is). Each overrides the ORCHESTRATOR_*
+setting of that name; its type, choices and default come from the Settings model."""
+
+
+def _settings_arguments(parser: argparse.ArgumentParser) -> None:
+    for flag, name, text in _SETTING_FLAGS:
+        parser.add_argument(flag, dest=name, help=setting_help(name, text), **_typed(name))
+
+
+def _typed(name: str) -> dict[str, Any]:
+    """argparse's type (or choices) and metavar for a setting, from its annotation."""
+    annotation = Settings.model_fields[name].annotation
+    if get_origin(annotation) is Literal:
+        return {"choices": get_args(annotation)}
+    kind = next(a for a in (*get_args(annotation), annotation) if a is not type(None))
+    metavar = "SECONDS" if name.endswith("_seconds") else None
+    return {"type": kind, "metavar": metavar}
+
+
+def _flags(arguments: argparse.Namespace) -> dict[str, Any]:
+    names = ("max_jobs", *(name for _, name, _ in _SETTING_FLAGS))
+    return {name: getattr(arguments, name, None) for name in names}
 
 
 def settings_from(arguments: argparse.Namespace, **extra: Any) -> Settings:
-    flags = {name: getattr(arguments, name, None) for name in _SETTINGS_FLAGS}
-    return load_settings(**flags, **extra)
+    return load_settings(**_flags(arguments), **extra)
 
 
 def _iso_date(text: str) -> date:
@@ -146,33 +226,68 @@ def _iso_date(text: str) -> date:
 
 
 def planned(
-    arguments: argparse.Namespace, max_jobs: int | None = None
+    arguments: argparse.Namespace,
+    settings: Settings | None = None,
+    *,
+    show_warnings: bool = True,
 ) -> tuple[Manifest, Plan, date]:
-    """Load the manifest, resolve the run date in its zone and expand it; warnings go to stderr."""
+    """Load the manifest, resolve the run date in its zone and expand it under the job ceiling of
+    the settings (read from the arguments when not given); warnings go to stderr, or raise
+    StrictWarnings under --strict."""
+    if settings is None:
+        settings = settings_from(arguments)
     path: Path = arguments.manifest
-    if not is_file(path):
-        raise UsageError(
-            f"{path}: no such manifest file (give its path, or run where jobs.yaml is)"
-        )
+    problem = manifest_path_problem(path)
+    if problem is not None:
+        raise UsageError(problem)
     manifest = load_manifest(path)
-    as_of = arguments.as_of or datetime.now(manifest.timezone).date()
-    ceiling = next((n for n in (max_jobs, arguments.max_jobs) if n is not None), MAX_JOBS)
-    if ceiling <= 0:
-        raise UsageError(f"--max-jobs must be a positive number, not {ceiling}")
-    expanded = plan(manifest, as_of=as_of, max_jobs=ceiling)
-    for warning in expanded.warnings:
-        _say(f"warning: {warning}")
+    now = datetime.now(UTC)
+    as_of = arguments.as_of or now.astimezone(manifest.timezone).date()
+    expanded = plan(manifest, as_of=as_of, max_jobs=settings.max_jobs, now=now)
+    if getattr(arguments, "strict", False) and expanded.warnings:
+        raise StrictWarnings("\n".join(expanded.warnings))
+    if show_warnings:
+        for warning in expanded.warnings:
+            _say(f"warning: {warning}")
     return manifest, expanded, as_of
 
 
 def command_validate(arguments: argparse.Namespace) -> ExitCode:
-    _, expanded, as_of = planned(arguments)
+    if arguments.json:
+        return _validate_json(arguments)
+    _, expanded, as_of = planned(arguments, settings_from(arguments))
     print(f"{arguments.manifest}: valid, {len(expanded.jobs)} jobs as of {as_of}")
     return ExitCode.OK
 
 
+def _validate_json(arguments: argparse.Namespace) -> ExitCode:
+    """One JSON object on stdout whatever the verdict; exit code 2 when the manifest is invalid."""
+    document: dict[str, Any] = {
+        "manifest": str(arguments.manifest),
+        "valid": False,
+        "jobs": None,
+        "as_of": arguments.as_of.isoformat() if arguments.as_of else None,
+        "warnings": [],
+        "problems": [],
+    }
+    try:
+        _, expanded, as_of = planned(arguments, settings_from(arguments), show_warnings=False)
+    except StrictWarnings as error:
+        document["warnings"] = document["problems"] = str(error).splitlines()
+    except ManifestError as error:
+        document["problems"] = [str(problem) for problem in error.problems]
+    except (SettingsError, UsageError) as error:
+        document["problems"] = str(error).splitlines()
+    else:
+        document.update(
+            valid=True, jobs=len(expanded.jobs), as_of=as_of.isoformat(), warnings=expanded.warnings
+        )
+    print(json.dumps(document, indent=2))
+    return ExitCode.OK if document["valid"] else ExitCode.USAGE
+
+
 def command_plan(arguments: argparse.Namespace) -> ExitCode:
-    _, expanded, as_of = planned(arguments)
+    _, expanded, as_of = planned(arguments, settings_from(arguments))
     jobs = expanded.jobs
     if arguments.json:
         document = {
@@ -210,7 +325,8 @@ def command_plan(arguments: argparse.Namespace) -> ExitCode:
 def command_run(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
     settings.credentials()
-    _, expanded, as_of = planned(arguments, settings.max_jobs)
+    _, expanded, as_of = planned(arguments, settings)
+    check_output_tree(settings.out, settings.journal_path())  # before the first request
     manifest = str(arguments.manifest)
     run = partial(
         run_and_report,
@@ -248,10 +364,11 @@ async def run_and_report(
 
 
 def command_config(arguments: argparse.Namespace) -> ExitCode:
+    """The settings as one JSON object, plus `_sources` and `_journal_path` (not settings)."""
     settings = settings_from(arguments)
-    shown = settings.model_dump(mode="json")
-    for name in SECRET_FIELDS:
-        shown[name] = "***" if shown[name] else None
+    shown = settings.shown()
+    shown["_sources"] = value_origins(**_flags(arguments))
+    shown["_journal_path"] = str(settings.journal_path())
     print(json.dumps(shown, indent=2))
     try:
         settings.credentials()

@@ -18,10 +18,14 @@ class ExitCode(IntEnum):
     SOME_FAILED = 1
     """Some jobs failed, timed out or were not reached before a deadline; the others completed."""
     USAGE = 2
-    """Invalid manifest, settings or command line; or the journal is held by another run."""
+    """Invalid manifest, settings or command line; a manifest warning under `--strict`; an output
+    folder that cannot be written (found before any request); or the journal is held by another run."""
     CREDENTIALS = 3
     """The API rejected the credentials; the run stopped at once."""
     SIGINT = 130
+    BROKEN_PIPE = 141
+    """Whoever read stdout went away (`orchestrator plan --json | head`): 128 + SIGPIPE, as a shell
+    reports a Unix tool that the closed pipe stopped; nothing is printed about it."""
     SIGTERM = 143
 
 

@@ -7,17 +7,47 @@ job's key does not depend on the order of keys in the YAML; values keep their or
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from orchestrator.errors import FilterError
 
 COMMA_JOINED = frozenset({"priorities", "workqueueIds", "teamIds"})
-RESERVED = frozenset(
-    {"companyKey", "startTime", "endTime", "reportFormat", "locale", "reportMetrics"}
+RESERVED: Mapping[str, str] = MappingProxyType(
+    {
+        "companyKey": "the settings (ORCHESTRATOR_COMPANY_KEY)",
+        "startTime": "the job's window (the export's range, cut by its window)",
+        "endTime": "the job's window (the export's range, cut by its window)",
+        "reportFormat": "the export's `format`",
+        "locale": "the export's `locale`",
+        "reportMetrics": "the export's `columns`",
+    }
 )
-"""Parameters the client sets from the manifest itself; a filter may not override them."""
+"""Parameters the client sets itself, each with where its value comes from; never a filter."""
+
+KNOWN_PARAMS = frozenset(
+    {
+        "priorities",
+        "smartViewId",
+        "workqueueIds",
+        "teamIds",
+        "teamId",
+        "agentId",
+        "includeDisabled",
+        "enableBusinessHour",
+        "raiselimit",
+        "businessHourType",
+        "timezone",
+        "timezoneOffset",
+        "conversationReportType",
+        "timeInterval",
+    }
+)
+"""The documented filter parameters (API-NOTES.md, "Parameters"); any other name is sent as
+written, with a warning, since the API may know parameters we have not read about."""
 
 LABEL_KEY = "label"
 MAX_LABEL = 64
@@ -70,11 +100,27 @@ def _check_name(name: object) -> str:
     reserved = _RESERVED_FOLDED.get(name.casefold())
     if reserved is not None:
         raise FilterError(
-            f"{name!r} is set by the client from the export's own fields "
-            "(range, format, locale, columns) and cannot be a filter",
+            f"{name!r} is set by the client from {RESERVED[reserved]} and cannot be a filter",
             name,
         )
     return name
+
+
+def unknown_params(mapping: Mapping[object, object]) -> list[tuple[str, str]]:
+    """The names of a filter entry that are not documented parameters, each with a warning that
+    suggests the closest documented name (`prioritys` -> `priorities`)."""
+    found = []
+    for name in mapping:
+        if not isinstance(name, str) or name == LABEL_KEY or name in KNOWN_PARAMS:
+            continue
+        close = difflib.get_close_matches(name, sorted(KNOWN_PARAMS), n=1)
+        if not close:
+            close = [known for known in sorted(KNOWN_PARAMS) if known.casefold() == name.casefold()]
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        found.append(
+            (name, f"{name!r} is not a documented API parameter{hint} (it is sent as written)")
+        )
+    return found
 
 
 def _encode_param(name: str, value: object) -> list[tuple[str, str]]:

@@ -52,6 +52,12 @@ class Window:
     def length(self) -> timedelta:
         return self.end.astimezone(UTC) - self.start.astimezone(UTC)
 
+    def open_at(self, now: datetime) -> bool:
+        """Whether the window has not ended at the aware instant `now`: its data is not final yet."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        return self.end.astimezone(UTC) > now.astimezone(UTC)
+
     def split(self) -> tuple[Window, Window]:
         """Halve by elapsed time (whole seconds), keeping the zone; the halves tile the window."""
         half = timedelta(seconds=int(self.length.total_seconds()) // 2)

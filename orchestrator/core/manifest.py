@@ -28,7 +28,7 @@ from pydantic_core import ErrorDetails
 
 from orchestrator.core.dates import AbsoluteDate, DateExpr, parse_date_expr, resolve_date
 from orchestrator.core.durations import Duration, parse_duration
-from orchestrator.core.filters import FilterSet, encode_filters
+from orchestrator.core.filters import FilterSet, encode_filters, unknown_params
 from orchestrator.core.jobs import Method, ReportFormat, Source
 from orchestrator.core.problems import FieldPath, Problem, dotted
 from orchestrator.core.yaml_source import Locator, read_yaml, show
@@ -72,11 +72,16 @@ class ResolvedExport:
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
-    """A validated manifest: the zone windows are cut in, and its exports in manifest order."""
+    """A validated manifest: the zone windows are cut in, and its exports in manifest order.
+
+    `warnings` are located like problems but do not stop a run (`--strict` makes them errors):
+    filter names that are not documented API parameters, for now.
+    """
 
     timezone: ZoneInfo
     exports: tuple[ResolvedExport, ...]
     source_name: str = "jobs.yaml"
+    warnings: tuple[Problem, ...] = ()
 
 
 # ----------------------------------------------------------------------------- single values
@@ -288,6 +293,7 @@ class _Merge:
     path: FieldPath
     locator: Locator
     problems: list[Problem]
+    warnings: list[Problem]
 
     def pick(self, name: str) -> tuple[Any, FieldPath]:
         """The export's own value, else the default, else the built-in one; and its owner's path."""
@@ -313,10 +319,14 @@ class _Merge:
     def report(self, path: FieldPath, message: str) -> None:
         self.problems.append(self.locator.problem(path, message))
 
+    def warn(self, path: FieldPath, message: str) -> None:
+        self.warnings.append(self.locator.problem(path, message, key=True))
+
 
 def _resolve(raw: RawManifest, locator: Locator) -> Manifest:
     """Merge defaults into each export and check what spans fields; raise every problem at once."""
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     exports: list[ResolvedExport] = []
     first_index: dict[str, int] = {}
     for index, spec in enumerate(raw.exports):
@@ -326,13 +336,14 @@ def _resolve(raw: RawManifest, locator: Locator) -> Manifest:
             message = f"duplicate export name {spec.name!r} (first at {first}): make names unique"
             problems.append(locator.problem((*path, "name"), message))
         first_index.setdefault(spec.name, index)
-        merge = _Merge(spec, raw.defaults, path, locator, problems)
+        merge = _Merge(spec, raw.defaults, path, locator, problems, warnings)
         export = _resolve_export(merge, raw.timezone)
         if export is not None:
             exports.append(export)
     if problems:
         raise ManifestError(problems)
-    return Manifest(raw.timezone, tuple(exports), locator.name)
+    # a default filter inherited by several exports is warned about once: Problems are values
+    return Manifest(raw.timezone, tuple(exports), locator.name, tuple(dict.fromkeys(warnings)))
 
 
 def _resolve_export(merge: _Merge, zone: ZoneInfo) -> ResolvedExport | None:
@@ -408,6 +419,7 @@ def _filter_sets(merge: _Merge) -> tuple[FilterSet, ...]:
     sets: list[FilterSet] = []
     first_with_params: dict[tuple[tuple[str, str], ...], int] = {}
     first_with_label: dict[str, int] = {}
+    warned: set[str] = set()
     for index, entry in enumerate(entries):
         at = (*owner, "filters", index)
         try:
@@ -415,6 +427,12 @@ def _filter_sets(merge: _Merge) -> tuple[FilterSet, ...]:
         except FilterError as exc:
             merge.report(at if exc.param is None else (*at, exc.param), str(exc))
             continue
+        for name, message in unknown_params(entry):
+            if (
+                name not in warned
+            ):  # once per name and list: a name repeated 1,000 times is one slip
+                warned.add(name)
+                merge.warn((*at, name), message)
         _check_distinct(merge, at, index, encoded, first_with_params, first_with_label)
         sets.append(encoded)
     return tuple(sets)

@@ -8,7 +8,7 @@ built, so a range of a thousand years fails fast instead of filling memory.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -19,6 +19,7 @@ from orchestrator.core.windows import count_windows, tile
 from orchestrator.errors import ManifestError
 
 MAX_JOBS = 100_000
+"""The default job ceiling; the `max_jobs` setting (ORCHESTRATOR_MAX_JOBS) takes it as default."""
 MAX_WINDOW = timedelta(days=90)
 """Second-hand: the API serves at most 90 days per request."""
 HISTORY_MONTHS = 18
@@ -51,17 +52,24 @@ class _Range:
     end: datetime
 
 
-def plan(manifest: Manifest, *, as_of: date, max_jobs: int = MAX_JOBS) -> Plan:
-    """Expand the manifest into jobs for the run date `as_of`; ManifestError if it cannot be run."""
+def plan(
+    manifest: Manifest, *, as_of: date, max_jobs: int = MAX_JOBS, now: datetime | None = None
+) -> Plan:
+    """Expand the manifest into jobs for the run date `as_of`; ManifestError if it cannot be run.
+
+    Given the aware instant `now`, windows that have not ended by then are warned about.
+    """
     ranges = _resolve_ranges(manifest, as_of)
     _check_ceiling(ranges, max_jobs)
     jobs: list[Job] = []
-    warnings: list[str] = []
+    warnings: list[str] = [str(warning) for warning in manifest.warnings]
     totals: list[ExportTotals] = []
     for item in ranges:
         windows = list(_tile(item, None))
         jobs.extend(_jobs(item.export, windows))
         warnings.extend(_warnings(item, windows, manifest, as_of))
+        if now is not None:
+            warnings.extend(_open_warning(item, windows, now))
         count = len(windows) * len(item.export.filter_sets)
         totals.append(ExportTotals(item.export.name, len(windows), count))
     _check_unique(jobs, manifest)
@@ -162,6 +170,26 @@ def _warnings(item: _Range, windows: list[Window], manifest: Manifest, as_of: da
             f"{as_of}; the API keeps about {HISTORY_MONTHS} months of data"
         )
     return found
+
+
+def open_windows(jobs: Iterable[Job], now: datetime) -> list[Job]:
+    """The jobs whose window has not ended at `now`: their files would not be final."""
+    return [job for job in jobs if job.window.open_at(now)]
+
+
+def _open_warning(item: _Range, windows: list[Window], now: datetime) -> list[str]:
+    """A range reaching past `now`: name the first window that has not ended, and how many do."""
+    still_open = [window for window in windows if window.open_at(now)]
+    if not still_open:
+        return []
+    first, export = still_open[0], item.export
+    more = f", nor have the {len(still_open) - 1} after it" if len(still_open) > 1 else ""
+    return [
+        f"{export.location}: {export.field}.range: export {export.name!r}: the window "
+        f"{first.start.isoformat()} to {first.end.isoformat()} has not ended yet{more} "
+        f"(now is {now.astimezone(first.end.tzinfo).isoformat(timespec='seconds')}); "
+        "its data is incomplete until the window ends"
+    ]
 
 
 def _calendar_length(window: Window) -> timedelta:

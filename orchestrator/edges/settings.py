@@ -4,10 +4,14 @@ Precedence, highest first: command-line flags, environment variables, the `.env`
 built-in defaults. Secret files live in `ORCHESTRATOR_SECRETS_DIR` (default
 `/run/secrets/orchestrator` when it exists), one file per setting, named with or without the prefix
 (`password` or `ORCHESTRATOR_PASSWORD`), as a Kubernetes secret mounted as a folder provides them.
+
+`value_origins` tells, for each setting, which of these gave its value (`orchestrator config`), by
+calling the same sources in the same order as the settings themselves do.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,6 +19,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    InitSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SecretsSettingsSource,
@@ -34,6 +41,11 @@ from orchestrator.errors import SettingsError
 ENV_PREFIX = "ORCHESTRATOR_"
 DEFAULT_SECRETS_DIR = Path("/run/secrets/orchestrator")
 SECRET_FIELDS = ("username", "password", "company_key")
+"""The credentials a run needs."""
+MASKED_FIELDS = ("password", "company_key")
+"""The credentials shown as `***`; the user name is not a secret."""
+DEFAULT_JOURNAL = f"<out>/{STATE_FOLDER}/{JOURNAL_FILE}"
+"""The journal's path when ORCHESTRATOR_JOURNAL is not set, as help texts show it."""
 MAX_SECONDS = 10**9
 """Longest duration any setting takes (about 31 years): a bound that keeps timers finite."""
 
@@ -96,14 +108,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Flags, environment, `.env`, then secret files named with or without the prefix."""
-        sources = [init_settings, env_settings, dotenv_settings]
-        folder = _secrets_folder()
-        if folder is not None:
-            for prefix in (ENV_PREFIX, ""):
-                sources.append(
-                    SecretsSettingsSource(settings_cls, secrets_dir=folder, env_prefix=prefix)
-                )
-        return tuple(sources)
+        labelled = _labelled_sources(settings_cls, init_settings, env_settings, dotenv_settings)
+        return tuple(source for _, source in labelled)
 
     @field_validator("base_url")
     @classmethod
@@ -156,10 +162,75 @@ class Settings(BaseSettings):
     def journal_path(self) -> Path:
         return self.journal or self.out / STATE_FOLDER / JOURNAL_FILE
 
+    def shown(self) -> dict[str, object]:
+        """The settings as JSON values for `orchestrator config`: password and company key masked,
+        the user name as it is."""
+        shown: dict[str, object] = self.model_dump(mode="json")
+        for name in MASKED_FIELDS:
+            shown[name] = "***" if _present(getattr(self, name)) else None
+        shown["username"] = self.username.get_secret_value() if self.username else None
+        return shown
+
     def secret_values(self) -> list[str]:
-        """The secrets this configuration holds, for the redaction of logs and messages."""
-        secrets = (self.username, self.password, self.company_key)
-        return [s.get_secret_value() for s in secrets if s is not None and _present(s)]
+        """The secrets this configuration holds, for the redaction of logs and messages: the
+        password, the company key and the Basic token (base64 of `user:password`, as the
+        `Authorization` header carries it). Never the user name: it is not a secret, and masking
+        it by value would mangle every word it appears in (user `demo`, export `demographics`)."""
+        secrets = (self.password, self.company_key)
+        values = [s.get_secret_value() for s in secrets if s is not None and _present(s)]
+        if _present(self.username) and _present(self.password):
+            assert self.username and self.password
+            user, password = self.username.get_secret_value(), self.password.get_secret_value()
+            values.append(base64.b64encode(f"{user}:{password}".encode()).decode("ascii"))
+        return values
+
+
+def _labelled_sources(
+    settings_cls: type[BaseSettings],
+    init_settings: PydanticBaseSettingsSource,
+    env_settings: PydanticBaseSettingsSource,
+    dotenv_settings: PydanticBaseSettingsSource,
+) -> list[tuple[str, PydanticBaseSettingsSource]]:
+    """The sources of the settings, highest priority first, each with the origin it stands for."""
+    sources = [("flag", init_settings), ("env", env_settings), (".env", dotenv_settings)]
+    folder = _secrets_folder()
+    if folder is not None:
+        for prefix in (ENV_PREFIX, ""):
+            secrets = SecretsSettingsSource(settings_cls, secrets_dir=folder, env_prefix=prefix)
+            sources.append((f"secret file in {folder}", secrets))
+    return sources
+
+
+def value_origins(**overrides: object) -> dict[str, str]:
+    """Where each setting's value comes from: "flag", "env", ".env", "secret file in <folder>" or
+    "default". Call it after `load_settings(**overrides)` succeeded: it reads the same sources."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    labelled = _labelled_sources(
+        Settings,
+        InitSettingsSource(Settings, init_kwargs=given),
+        EnvSettingsSource(Settings),
+        DotEnvSettingsSource(Settings),
+    )
+    origins: dict[str, str] = {}
+    try:
+        for origin, source in labelled:
+            for name in source():
+                origins.setdefault(name, origin)
+    except (UnicodeDecodeError, OSError, LibrarySettingsError) as error:
+        raise SettingsError(f"cannot read the settings: {type(error).__name__}") from None
+    return {name: origins.get(name, "default") for name in Settings.model_fields}
+
+
+def setting_help(name: str, text: str) -> str:
+    """`text` followed by the setting's variable and its default, from the model itself."""
+    field = Settings.model_fields[name]
+    if name == "journal":
+        default = DEFAULT_JOURNAL
+    elif field.default is None:
+        default = "none"
+    else:
+        default = str(field.default)
+    return f"{text} (${ENV_PREFIX}{name.upper()}; default: {default})".replace("%", "%%")
 
 
 def _http_origin(text: str) -> URL:

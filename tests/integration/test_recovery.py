@@ -261,4 +261,5 @@ def test_an_output_folder_that_is_a_file_is_a_clear_usage_error(
     with fake_in_thread(FakeConfig()) as fake:
         assert run(manifest, fake, out, monkeypatch) == 2
         assert sum(fake.fake.counters.requests.values()) == 0
-    assert "cannot open the journal" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"cannot write to {out}: Not a directory; nothing was submitted" in err

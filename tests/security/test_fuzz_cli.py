@@ -438,16 +438,25 @@ def test_pathological_manifests_fail_fast_with_a_message(tmp_path: Path, case: s
 
 
 @pytest.mark.parametrize(
-    "given_path",
-    ["{tmp}", "{tmp}/missing.yaml", "{tmp}/missing/jobs.yaml", "/dev/null", "/dev/zero", ""],
+    ("given_path", "message"),
+    [
+        ("{tmp}", "{tmp} is a folder, not a manifest file"),
+        ("{tmp}/missing.yaml", "{tmp}/missing.yaml: no such manifest file"),
+        ("{tmp}/missing/jobs.yaml", "{tmp}/missing/jobs.yaml: no such manifest file"),
+        ("/dev/null", "/dev/null is not a regular file"),
+        ("/dev/zero", "/dev/zero is not a regular file"),
+        ("", ". is a folder, not a manifest file"),
+    ],
 )
-def test_unreadable_manifest_paths_fail_with_a_message(tmp_path: Path, given_path: str) -> None:
-    """A directory, a missing file, a device (even an endless one) or an empty path as the manifest ends in exit 2."""
+def test_unreadable_manifest_paths_fail_with_a_message(
+    tmp_path: Path, given_path: str, message: str
+) -> None:
+    """A directory, a missing file, a device (even an endless one) or an empty path as the manifest ends in exit 2, saying which."""
     path = given_path.format(tmp=tmp_path)
     for command in (["validate"], ["plan", "--json"]):
         result = invoke([*command, path, "--as-of", AS_OF_ARG])
         assert_clean(result, frozenset({2}))
-        assert "no such manifest file" in result.err
+        assert message.format(tmp=tmp_path) in result.err
 
 
 # ----------------------------------------------------------------------------- settings
@@ -502,6 +511,8 @@ FLOATS = (
 )
 INTS = ("MAX_IN_FLIGHT", "MAX_DOWNLOADS", "RETRY_ATTEMPTS", "RESUBMIT_ATTEMPTS", "MAX_JOBS")
 SECRET_NAMES = ("USERNAME", "PASSWORD", "COMPANY_KEY")
+MASKED_NAMES = ("PASSWORD", "COMPANY_KEY")
+"""The credentials `config` never prints; the user name is shown (it is not a secret)."""
 FIELDS: dict[str, st.SearchStrategy[str]] = {
     "BASE_URL": urls,
     "ALLOWED_ORIGINS": st.lists(urls, max_size=4).flatmap(
@@ -577,12 +588,13 @@ def test_settings_fuzz_exit_0_or_2_naming_the_variable(
         assert PREFIX in result.err, result.err
     else:
         shown = json.loads(result.out)
-        assert all(shown[name.lower()] in ("***", None) for name in SECRET_NAMES)
+        assert all(shown[name.lower()] in ("***", None) for name in MASKED_NAMES)
+        assert shown["username"] in (variables.get(f"{PREFIX}USERNAME"), None)
     for secret in FILE_SECRETS.values():
         assert secret not in result.out + result.err
     given_secrets = {
         variable: value
-        for name in SECRET_NAMES
+        for name in MASKED_NAMES
         if len(value := variables.get(variable := f"{PREFIX}{name}", "")) >= 6
     }
     if any(value in result.out + result.err for value in given_secrets.values()):
