@@ -6,7 +6,8 @@ query value is encrypted with AES-GCM (a 96-bit random nonce per value, the para
 associated data) under a key derived with HKDF-SHA256 from the configured password and company
 key and a fixed context string. A journal copied elsewhere reveals nothing without the password;
 a value that cannot be opened (password changed, or the old `REDACTED` marker) raises SealBroken,
-and the job is submitted again.
+and the job is submitted again. A value without the sealed prefix was never sealed and is used as
+it stands.
 
 Sealed value: `sealed1.` + base64url(nonce || ciphertext || tag), unpadded: only URL-safe bytes,
 so the rest of the URL stays byte for byte as the server sent it.
@@ -34,6 +35,8 @@ PREFIX = "sealed1."
 NONCE_BYTES = 12
 CONTEXT = b"orchestrator: journal URL secrets, AES-256-GCM, v1"
 SALT = b"orchestrator/sealing/v1"
+OLD_MARKER = "REDACTED"
+"""What versions before sealing was encryption stored in place of a secret value."""
 
 
 def derive_key(password: str, company_key: str) -> bytes:
@@ -78,11 +81,13 @@ class Sealer:
         return PREFIX + text
 
     def _unseal_value(self, name: str, value: str) -> str:
-        if not value.startswith(PREFIX):
+        if value == OLD_MARKER:
             raise SealBroken(
-                f"the journaled URL's {name} was not sealed by this version (an older journal): "
-                "the job will be submitted again"
+                f"the journaled URL's {name} was sealed by an older version, which kept no way "
+                "back to it: the job will be submitted again"
             )
+        if not value.startswith(PREFIX):
+            return value  # never sealed (written by hand, or by a test): used as it stands
         text = value.removeprefix(PREFIX)
         try:
             blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -96,3 +96,10 @@ def test_urls_without_secrets_pass_through() -> None:
     sealer = Sealer("pw", "key")
     assert sealer.seal("https://h/p?reportFormat=csv") == "https://h/p?reportFormat=csv"
     assert sealer.unseal("https://h/p?reportFormat=csv") == "https://h/p?reportFormat=csv"
+
+
+def test_values_never_sealed_are_unsealed_as_they_stand() -> None:
+    """A clear value (a journal written by hand) is not a broken seal: it is used unchanged."""
+    assert (
+        Sealer("pw", "key").unseal("https://h/s?companyKey=acme") == "https://h/s?companyKey=acme"
+    )
