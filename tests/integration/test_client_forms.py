@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 
@@ -20,6 +21,7 @@ from orchestrator.edges.tally import NETWORK_ERROR, RequestTally
 from orchestrator.errors import (
     BadResponse,
     CredentialsRejected,
+    DownloadCut,
     ExportRefused,
     OriginRefused,
     RunUnknown,
@@ -570,3 +572,53 @@ async def test_the_tally_counts_every_request_and_retry_by_kind(tmp_path: Path) 
         ("storage", "200"): 1,
     }
     assert dict(tally.retries) == {"create": 1}
+
+
+# No aiohttp error escapes the download paths -----------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+async def test_a_direct_download_cut_short_is_download_cut(tmp_path: Path, encoding: str) -> None:
+    """A direct body that stops before its Content-Length is DownloadCut, and no file is left."""
+    with anyio.fail_after(10):
+        async with sites("api") as found, aiohttp.ClientSession() as session:
+            api = found["api"]
+
+            async def cut(request: web.Request) -> web.StreamResponse:
+                data = gzip.compress(FILE) if encoding == "gzip" else FILE
+                headers = {"Content-Length": str(len(data))}
+                if encoding == "gzip":
+                    headers["Content-Encoding"] = "gzip"
+                response = web.StreamResponse(headers=headers)
+                await response.prepare(request)
+                await response.write(data[: len(data) // 2])
+                assert request.transport is not None
+                request.transport.close()
+                return response
+
+            api.routes["/file"] = cut
+            with pytest.raises(DownloadCut):
+                await download_to(client_for(session, api), api.at("/file"), tmp_path)
+    assert [path async for path in anyio.Path(tmp_path).iterdir()] == []
+
+
+@pytest.mark.anyio
+async def test_a_storage_hop_nobody_answers_is_download_cut() -> None:
+    """A redirect to a loopback port with nothing listening is DownloadCut, tallied as a network
+    error of the storage kind."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    tally = RequestTally()
+    with anyio.fail_after(10):
+        async with sites("api") as found, aiohttp.ClientSession() as session:
+            api = found["api"]
+
+            async def start(_: web.Request) -> web.StreamResponse:
+                return redirect(f"http://127.0.0.1:{port}/object", 307)
+
+            api.routes["/start"] = start
+            with pytest.raises(DownloadCut, match="broke off"):
+                await client_for(session, api, tally=tally).download(api.at("/start"), collect)
+    assert tally.requests[("storage", NETWORK_ERROR)] == 1
