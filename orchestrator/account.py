@@ -35,7 +35,7 @@ MEMBER_IDS_SHOWN = 8
 def add_account_commands(commands: Any) -> None:
     """Register `check` and `teams` on the CLI's sub-command parser."""
     check = commands.add_parser(
-        "check", help="prove the credentials and company key with one request; submits nothing"
+        "check", help="prove the credentials with one request; submits nothing"
     )
     _flags(check)
     check.set_defaults(command=command_check)
