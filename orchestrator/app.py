@@ -89,15 +89,10 @@ def tls_context(settings: Settings) -> ssl.SSLContext:
         ) from None
 
 
-def new_run_id(now: datetime) -> str:
-    """Sortable by start time (to the millisecond), unique by its random suffix."""
-    return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
-
-
-async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
-    """Run every job of the request and write the run report; never raises for a job's failure."""
+def access_from(settings: Settings) -> ApiAccess:
+    """Where the API is and who we are to it; a SettingsError when credentials are missing."""
     username, password, company_key = settings.credentials()
-    access = ApiAccess(
+    return ApiAccess(
         base_url=URL(settings.base_url),
         username=username,
         password=password,
@@ -107,6 +102,29 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
         allowed_origins=frozenset(URL(origin) for origin in settings.allowed_origins),
         allow_insecure_http=settings.allow_insecure_http,
     )
+
+
+def http_session(
+    settings: Settings, tls: ssl.SSLContext, connections: int
+) -> aiohttp.ClientSession:
+    """The one HTTP session of a run: no total timeout (a download may take hours), bounded
+    connect and read waits, verified TLS."""
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=30, sock_read=settings.request_timeout_seconds
+    )
+    return aiohttp.ClientSession(
+        timeout=timeout, connector=aiohttp.TCPConnector(limit=connections, ssl=tls)
+    )
+
+
+def new_run_id(now: datetime) -> str:
+    """Sortable by start time (to the millisecond), unique by its random suffix."""
+    return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
+
+
+async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
+    """Run every job of the request and write the run report; never raises for a job's failure."""
+    access = access_from(settings)
     tls = tls_context(settings)  # a broken CA bundle is a settings error, found before any work
     started = datetime.now(UTC)
     run_id = new_run_id(started)
@@ -148,16 +166,11 @@ async def _run_jobs(
     request: RunRequest,
 ) -> tuple[list[JobResult], ExitCode | None]:
     """Results, and why the run stopped early if it did (a signal, or rejected credentials)."""
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=30, sock_read=settings.request_timeout_seconds
-    )
     connections = settings.max_in_flight + settings.max_downloads + 4
     rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
     stopped_by: list[ExitCode] = []
     policies = policies_from(settings)
-    async with aiohttp.ClientSession(
-        timeout=timeout, connector=aiohttp.TCPConnector(limit=connections, ssl=tls)
-    ) as session:
+    async with http_session(settings, tls, connections) as session:
         budget = RequestBudget(settings.requests_per_minute)
         client = ReportsClient(
             session,

@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     from orchestrator.demo import add_demo_commands
 
     add_demo_commands(commands)
+    from orchestrator.account import add_account_commands
+
+    add_account_commands(commands)
     return parser
 
 

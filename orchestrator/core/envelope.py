@@ -23,8 +23,18 @@ class RunIds:
     status_url: str
 
 
+KNOWN_RUNNER_STATES = frozenset({"RUNNING", "CLOSED"})
+"""The runnerState values the vendor documents; anything else is reported as it came."""
+
+
 @dataclass(frozen=True, slots=True)
 class StatusReport:
+    """The facts of one status answer, as the server gave them; the lifecycle decides.
+
+    `runner_state` and `detail` are the raw strings (detail "" when absent or null);
+    `download_url` is "" when absent, null or empty, which the quick start says means "not ready
+    yet" even when the export reads CLOSED and COMPLETED."""
+
     runner_state: str
     detail: str
     reason: str | None
@@ -34,6 +44,21 @@ class StatusReport:
     @property
     def completed(self) -> bool:
         return self.runner_state == "CLOSED" and self.detail == "COMPLETED"
+
+    @property
+    def ready(self) -> bool:
+        """Completed and downloadable: a completed export without a downloadUrl is polled again."""
+        return self.completed and bool(self.download_url)
+
+    @property
+    def closed_without_detail(self) -> bool:
+        """CLOSED with an empty detail: not yet COMPLETED or FAILED; worth a few more polls."""
+        return self.runner_state == "CLOSED" and not self.detail
+
+    @property
+    def unknown_state(self) -> bool:
+        """A runnerState the vendor does not document."""
+        return self.runner_state not in KNOWN_RUNNER_STATES
 
     @property
     def failed(self) -> bool:
@@ -64,6 +89,22 @@ def unwrap(body: bytes) -> Any:
         raise EnvelopeError(f"status {status!r}" + (f": {message}" if message else ""))
     if isinstance(result, str):
         raise EnvelopeError(f"server said: {result}")
+    return result
+
+
+def parse_listing(body: bytes) -> list[Any]:
+    """A helper endpoint's list (time zones, teams): in a PASS envelope like every other answer,
+    or bare. The vendor's pages name these endpoints but show no answer, so both are accepted
+    (a guess, stated as one); anything but a list is an error."""
+    if not body.strip():
+        raise EnvelopeError("empty body")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise EnvelopeError(f"not JSON ({error})") from None
+    result = payload if isinstance(payload, list) else unwrap(body)
+    if not isinstance(result, list):
+        raise EnvelopeError(f"expected a list, got {type(result).__name__}")
     return result
 
 

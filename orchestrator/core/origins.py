@@ -6,6 +6,9 @@ import ipaddress
 
 from yarl import URL
 
+Origin = tuple[str, str, int | None]
+"""scheme, lower-case host, port (the scheme's default port when the URL names none)."""
+
 
 def is_loopback(host: str | None) -> bool:
     if not host:
@@ -21,3 +24,15 @@ def is_loopback(host: str | None) -> bool:
 def secure_enough(url: URL) -> bool:
     """https anywhere, or plain http to a loopback host (the fake API, a local proxy)."""
     return url.scheme == "https" or (url.scheme == "http" and is_loopback(url.host))
+
+
+def origin_of(url: URL) -> Origin:
+    """The origin of `url` with default ports normalised: `https://h:443` is `https://h`.
+
+    yarl prints both the same but does not compare them equal, so origins are compared as these
+    tuples, never as `URL` objects."""
+    return (url.scheme.lower(), (url.host or "").lower(), url.port)
+
+
+def same_origin(first: URL, second: URL) -> bool:
+    return origin_of(first) == origin_of(second)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from urllib.parse import quote
+from collections.abc import Callable, Iterable
 
 MASK = "***"
 
@@ -16,21 +15,17 @@ _USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s\"'<>]+@")
 _AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer)?\s*[^\s\"',}]+")
 
 
-SEALED = "REDACTED"
-_URL_SECRET = re.compile(r"([?&](?:companyKey|analyticsAccessToken)=)[^&#]*")
+SECRET_PARAMETERS = ("companyKey", "analyticsAccessToken")
+"""Query parameters of server-given URLs whose values are credentials (sealed in the journal)."""
+_URL_SECRET = re.compile(r"([?&](companyKey|analyticsAccessToken)=)([^&#]*)")
 
 
-def seal_url(url: str) -> str:
-    """A server URL fit to store: its companyKey or access-token value replaced by a marker."""
-    return _URL_SECRET.sub(rf"\g<1>{SEALED}", url)
-
-
-def unseal_url(url: str, company_key: str) -> str:
-    """A sealed URL made usable again with the company key, which the API accepts in place of a
-    job's access token; everything else in the URL stays byte for byte as the server sent it."""
-    key = quote(company_key, safe="")
-    url = url.replace(f"companyKey={SEALED}", f"companyKey={key}")
-    return url.replace(f"analyticsAccessToken={SEALED}", f"companyKey={key}")
+def replace_secret_values(url: str, replace: Callable[[str, str], str]) -> str:
+    """`url` with each companyKey or access-token value `v` of parameter `name` replaced by
+    `replace(name, v)`; every other byte stays as the server sent it (values stay encoded)."""
+    return _URL_SECRET.sub(
+        lambda match: match.group(1) + replace(match.group(2), match.group(3)), url
+    )
 
 
 MIN_SECRET_LENGTH = 4

@@ -3,6 +3,8 @@
 CSV: records end at a newline outside quotes (RFC 4180: a quote inside a quoted field is doubled,
 so quote parity tells whether a newline ends a record); the first record is the header.
 JSON: the export is an array of objects; rows are the values at depth one.
+An export with no rows may come as a header-only CSV, `[]`, or no bytes at all: each counts 0 rows
+(never "unknown"), so the job is recorded as `empty`.
 """
 
 from __future__ import annotations
@@ -62,8 +64,11 @@ class JsonRowCounter:
         self._element_open = False
         self._shape_ok = True
         self._started = False
+        self._content_seen = False  # any byte besides whitespace
 
     def feed(self, chunk: bytes) -> None:
+        if not self._content_seen and chunk.strip():
+            self._content_seen = True
         skip_until = 0
         if self._escape_carried:
             self._escape_carried = False
@@ -104,6 +109,8 @@ class JsonRowCounter:
             self._element_open = True
 
     def rows(self) -> int | None:
+        if not self._content_seen:
+            return 0  # a 0-byte (or blank) body: an export without rows
         return self._elements if self._started and self._shape_ok else None
 
 

@@ -1,18 +1,28 @@
 """The Analytics Reports API client: create, status and download, with retries and the budget.
 
 It receives its `aiohttp.ClientSession`, request budget and randomness; it never builds them.
-Credentials go only to the configured origin: server-given URLs are checked against it, redirects
-are never followed automatically, and the object-storage hop carries no `Authorization` header.
+Credentials go only to the configured origin (or an explicitly allowed one): server-given URLs are
+checked against it, redirects are never followed by aiohttp but hop by hop here (at most
+`MAX_REDIRECTS`, like `curl -L`), and once a hop has left the API's origin no later hop carries the
+`Authorization` header, even one that comes back. The download may end in a redirect to object
+storage or in the file itself; either way the body is streamed, never held in memory.
+
+Credentials are proven once, by `check_access()` before any job starts. After that a 403 on a
+create refuses that export only (ExportRefused); a 401 anywhere stops the run (CredentialsRejected),
+and once rejected every later call raises the same error without sending anything.
 Every aiohttp error is mapped to `orchestrator.errors` here (see that module for the tree).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from itertools import count
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 import anyio
@@ -21,11 +31,20 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from orchestrator.core.backoff import RetryPolicy, parse_retry_after
-from orchestrator.core.envelope import RunIds, StatusReport, parse_created, parse_status, unwrap
+from orchestrator.core.envelope import (
+    RunIds,
+    StatusReport,
+    parse_created,
+    parse_listing,
+    parse_status,
+    unwrap,
+)
 from orchestrator.core.jobs import CARE_PATH, PUBLISHING_PATH, Job
-from orchestrator.core.origins import secure_enough
-from orchestrator.core.redact import excerpt, sanitize, seal_url, unseal_url
+from orchestrator.core.origins import Origin, origin_of, secure_enough
+from orchestrator.core.redact import excerpt, sanitize
 from orchestrator.edges.budget import PRIORITY, RequestBudget
+from orchestrator.edges.sealing import Sealer
+from orchestrator.edges.tally import NETWORK_ERROR, RequestTally
 from orchestrator.errors import (
     BadResponse,
     CertificateRejected,
@@ -33,12 +52,14 @@ from orchestrator.errors import (
     DownloadCut,
     DownloadExpired,
     EnvelopeError,
+    ExportRefused,
     OriginRefused,
     RunUnknown,
     TransientApiError,
 )
 
 T = TypeVar("T")
+R = TypeVar("R")
 Consume = Callable[[AsyncIterator[bytes], int | None], Awaitable[T]]
 Announce = Callable[[], Awaitable[None]]
 
@@ -46,6 +67,10 @@ CHUNK_BYTES = 256 * 1024
 BODY_LIMIT = 1024 * 1024
 """Most bytes read of any JSON answer: a status call never needs more, and a server stuck
 streaming must not exhaust memory."""
+MAX_REDIRECTS = 5
+"""Hops followed after the download URL, as many as a cautious `curl -L --max-redirs 5`."""
+TIMEZONES_PATH = "/api/public/config/timezones"
+TEAMS_PATH = "/api/public/teams"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _log = structlog.get_logger("orchestrator.client")
@@ -72,18 +97,33 @@ class ApiAccess:
     def secrets(self) -> tuple[str, str, str]:
         return (self.username, self.password, self.company_key)
 
+    def credential_origins(self) -> frozenset[Origin]:
+        return frozenset(origin_of(url) for url in (self.base_url, *self.allowed_origins))
+
     def may_receive_credentials(self, url: URL) -> bool:
-        origin = url.origin()
-        return origin == self.base_url.origin() or origin in self.allowed_origins
+        """On the API's origin or an allowed one, default ports normalised."""
+        return origin_of(url) in self.credential_origins()
 
     def may_fetch(self, url: URL) -> bool:
         """Whether a URL may be fetched at all: https, or http only to loopback or by opt-in."""
-        return self.allow_insecure_http or secure_enough(url)
+        return url.scheme in ("http", "https") and (self.allow_insecure_http or secure_enough(url))
 
     def create_url(self, job: Job) -> URL:
         template = self.care_path if job.source == "care" else self.publishing_path
-        path = self.base_url.path.rstrip("/") + template.format(export_id=job.export_id)
-        return self.base_url.with_path(path).with_query({"companyKey": self.company_key})
+        return self.helper_url(template.format(export_id=job.export_id))
+
+    def helper_url(self, path: str) -> URL:
+        """`path` under the base URL, with the companyKey."""
+        full = self.base_url.path.rstrip("/") + path
+        return self.base_url.with_path(full).with_query({"companyKey": self.company_key})
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCheck:
+    """What the credential probe learned: the account's time zones answer."""
+
+    timezones: int
+    """How many time zones the account lists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +131,16 @@ class _Answer:
     status: int
     body: bytes
     headers: CIMultiDictProxy[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Done(Generic[T]):
+    value: T
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    location: URL
 
 
 class ReportsClient:
@@ -106,6 +156,8 @@ class ReportsClient:
         jitter: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         request_timeout: float = 60.0,
+        tally: RequestTally | None = None,
+        random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self._session = session
         self._access = access
@@ -114,14 +166,30 @@ class ReportsClient:
         self._jitter = jitter
         self._sleep = sleep
         self._request_timeout = request_timeout
+        self._tally = tally
+        self._sealer = Sealer(access.password, access.company_key, random_bytes=random_bytes)
         self._authorization = aiohttp.encode_basic_auth(access.username, access.password)
-        self._verified = anyio.Event()
-        self._probe_lock = anyio.Lock()
+        self._verified = False
         self._rejected: CredentialsRejected | None = None
 
     def __repr__(self) -> str:
-        state = "rejected" if self._rejected else "verified" if self._verified.is_set() else "new"
+        state = "rejected" if self._rejected else "verified" if self._verified else "new"
         return f"ReportsClient({str(self._access.base_url)!r}, credentials={state})"
+
+    async def check_access(self) -> AccountCheck:
+        """Prove the credentials and company key with the cheapest authenticated request (the
+        account's time zones); CredentialsRejected on 401 or 403. Call once before any job."""
+        url = self._access.helper_url(TIMEZONES_PATH)
+        answer = await self._call("probe", "GET", url)
+        zones = self._parse("probe", url, answer, parse_listing)
+        self._verified = True
+        return AccountCheck(timezones=len(zones))
+
+    async def teams(self) -> list[Any]:
+        """The account's teams, as the API lists them."""
+        url = self._access.helper_url(TEAMS_PATH)
+        answer = await self._call("teams", "GET", url)
+        return self._parse("teams", url, answer, parse_listing)
 
     async def submit(self, job: Job, *, announce: Announce | None = None) -> RunIds:
         """Create the export on the server; the answer's ids are what must be journaled.
@@ -137,35 +205,50 @@ class ReportsClient:
             answer = await self._call("create", "GET", url, announce=announce)
         else:
             answer = await self._call("create", "POST", url, data=params, announce=announce)
-        return self._parse("create", url, answer, parse_created)
+        return self._parse("create", url, answer, lambda body: parse_created(unwrap(body)))
 
     async def status(self, status_url: str) -> StatusReport:
         """One poll of a submitted export, at the URL the server gave, verbatim."""
         url = self._server_url(status_url)
         answer = await self._call("status", "GET", url)
-        return self._parse("status", url, answer, parse_status)
+        return self._parse("status", url, answer, lambda body: parse_status(unwrap(body)))
 
     async def download(self, download_url: str, consume: Consume[T]) -> T:
-        """Ask the API for the file, then stream it from object storage into `consume`."""
+        """Follow the download URL hop by hop to the file and stream it into `consume`.
+
+        The file may come from the API itself (200) or after up to MAX_REDIRECTS redirects; the
+        API's hops are budgeted and retried, the others (object storage) are neither, and carry
+        no credentials."""
         url = self._server_url(download_url)
-        answer = await self._call("download", "GET", url)
-        if answer.status not in _REDIRECTS or "Location" not in answer.headers:
-            self._raise_for(answer, "download", url)
-            raise BadResponse(
-                f"download {self._safe(url)} answered {answer.status} without a redirect: "
-                f"{excerpt(answer.body, secrets=self._access.secrets)}",
-                status=answer.status,
-            )
-        location = url.join(URL(answer.headers["Location"], encoded=True))
-        return await self._fetch_object(location, consume)
+        with_credentials = True
+        for _ in range(MAX_REDIRECTS + 1):
+            if not self._access.may_fetch(url):
+                raise OriginRefused(
+                    f"the download leads to {self._safe(url)}: plain http to a host other than "
+                    "loopback; refusing (set ORCHESTRATOR_ALLOW_INSECURE_HTTP=true to allow it)"
+                )
+            with_credentials = with_credentials and self._access.may_receive_credentials(url)
+            step: _Done[T] | _Redirect
+            if with_credentials:
+                handle = partial(self._api_download_step, url, consume)
+                step = await self._request("download", "GET", url, handle)
+            else:
+                step = await self._storage_step(url, consume)
+            if isinstance(step, _Done):
+                return step.value
+            url = step.location
+        raise BadResponse(
+            f"download {self._safe(URL(download_url, encoded=True))} redirected more than "
+            f"{MAX_REDIRECTS} times; giving up"
+        )
 
     def sealed(self, url: str) -> str:
-        """`url` without its secrets, for the journal."""
-        return seal_url(url)
+        """`url` with its secret values encrypted, for the journal."""
+        return self._sealer.seal(url)
 
     def unsealed(self, url: str) -> str:
-        """A URL from the journal, usable again."""
-        return unseal_url(url, self._access.company_key)
+        """A URL from the journal, exactly as the server gave it; SealBroken if it cannot be."""
+        return self._sealer.unseal(url)
 
     def _server_url(self, text: str) -> URL:
         """A URL the server returned, kept byte for byte, and only if it is on the API's origin."""
@@ -180,16 +263,46 @@ class ReportsClient:
             )
         return url
 
-    async def _fetch_object(self, url: URL, consume: Consume[T]) -> T:
-        """GET a pre-signed object URL with no credentials at all, streaming the body."""
-        if not self._access.may_fetch(url):
-            raise OriginRefused(
-                f"the download redirects to plain http on {url.host}; refusing (set "
-                "ORCHESTRATOR_ALLOW_INSECURE_HTTP=true to allow it)"
+    def _next_hop(self, current: URL, response: aiohttp.ClientResponse) -> _Redirect:
+        location = response.headers.get("Location")
+        if not location:
+            raise BadResponse(
+                f"{self._safe(current)} answered {response.status} without a Location",
+                status=response.status,
             )
+        target = current.join(URL(location, encoded=True))
+        if target.scheme not in ("http", "https"):
+            raise OriginRefused(
+                f"{self._safe(current)} redirects to a {target.scheme or 'relative'} URL; refusing"
+            )
+        return _Redirect(target)
+
+    async def _api_download_step(
+        self, url: URL, consume: Consume[T], response: aiohttp.ClientResponse
+    ) -> _Done[T] | _Redirect:
+        """One answer of the API to a download request: the file, or where to go next."""
+        if response.status == 200:
+            return _Done(await self._stream_into(response, consume, "the API"))
+        if response.status in _REDIRECTS:
+            return self._next_hop(url, response)
+        answer = await self._read_answer(response)
+        self._raise_for(answer, "download", url)
+        raise BadResponse(
+            f"download {self._safe(url)} answered {answer.status}: "
+            f"{excerpt(answer.body, secrets=self._access.secrets)}",
+            status=answer.status,
+        )
+
+    async def _storage_step(self, url: URL, consume: Consume[T]) -> _Done[T] | _Redirect:
+        """GET a URL off the API's origin (a pre-signed object URL): no credentials at all."""
         headers = {"Accept-Encoding": "identity"}
+        answered = False
         try:
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
+                answered = True
+                self._count("storage", response.status)
+                if response.status in _REDIRECTS:
+                    return self._next_hop(url, response)
                 if response.status in (400, 401, 403):
                     body = await response.content.read(4096)
                     raise DownloadExpired(
@@ -198,12 +311,28 @@ class ReportsClient:
                     )
                 if response.status != 200:
                     raise DownloadCut(f"object storage answered {response.status}")
-                chunks = response.content.iter_chunked(CHUNK_BYTES)
-                return await consume(chunks, response.content_length)
+                return _Done(await self._stream_into(response, consume, "object storage"))
         except (aiohttp.ClientError, TimeoutError) as error:
+            if not answered:
+                self._count("storage", NETWORK_ERROR)
             raise DownloadCut(
                 f"download from object storage broke off: {_describe(error)}"
             ) from None
+
+    async def _stream_into(
+        self, response: aiohttp.ClientResponse, consume: Consume[T], source: str
+    ) -> T:
+        """Hand the body to `consume` chunk by chunk, with the size it must have.
+
+        Without a Content-Encoding, `consume` checks the decoded size against Content-Length.
+        With one (gzip), aiohttp decodes and Content-Length counts the encoded bytes: the raw byte
+        count is checked here at the end of the body, and `consume` gets no size to compare."""
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        encoded = encoding not in ("", "identity")
+        announced = response.content_length
+        chunks = _body(response, source, announced if encoded else None)
+        async with aclosing(chunks):
+            return await consume(chunks, None if encoded else announced)
 
     async def _call(
         self,
@@ -213,71 +342,73 @@ class ReportsClient:
         data: Any = None,
         announce: Announce | None = None,
     ) -> _Answer:
-        """One API request with retries; the very first request of a run checks the credentials
-        alone, so a rejected password costs one request, not one per job."""
-        if self._rejected:
-            raise self._rejected
-        if not self._verified.is_set():
-            async with self._probe_lock:
-                if self._rejected:
-                    raise self._rejected
-                if not self._verified.is_set():
-                    return await self._probe(kind, method, url, data, announce)
-        return await self._with_retries(kind, method, url, data, announce)
+        """One API request with retries whose answer is read whole (capped)."""
+        return await self._request(
+            kind, method, url, self._read_answer, data=data, announce=announce
+        )
 
-    async def _probe(
-        self, kind: str, method: str, url: URL, data: Any, announce: Announce | None
-    ) -> _Answer:
-        try:
-            answer = await self._with_retries(kind, method, url, data, announce)
-        except CredentialsRejected as error:
-            self._rejected = error
-            raise
-        self._verified.set()
-        return answer
-
-    async def _with_retries(
-        self, kind: str, method: str, url: URL, data: Any, announce: Announce | None = None
-    ) -> _Answer:
+    async def _request(
+        self,
+        kind: str,
+        method: str,
+        url: URL,
+        handle: Callable[[aiohttp.ClientResponse], Awaitable[R]],
+        *,
+        data: Any = None,
+        announce: Announce | None = None,
+    ) -> R:
+        """Send with credentials under the budget; retry 429, 5xx and network errors; stop on
+        rejected credentials; hand any other answer, still open, to `handle`. With `announce`,
+        the first try is announced and every try shielded from cancellation (see `submit`)."""
         for attempt in count(1):
+            if self._rejected:
+                raise self._rejected
             await self._budget.acquire(PRIORITY.get(kind, 1))
             retry_after: float | None = None
+            answered = False
             try:
-                if announce is None:
-                    answer = await self._send(method, url, data)
-                else:
-                    with anyio.CancelScope(shield=True):
-                        if attempt == 1:
-                            await announce()
-                        answer = await self._send(method, url, data)
+                with anyio.CancelScope(shield=announce is not None):
+                    if announce is not None and attempt == 1:
+                        await announce()
+                    with anyio.fail_after(self._request_timeout):
+                        response = await self._session.request(
+                            method,
+                            url,
+                            data=data,
+                            headers=self._headers(kind),
+                            allow_redirects=False,
+                        )
+                    async with response:
+                        answered = True
+                        self._count(kind, response.status)
+                        if response.status != 429 and response.status < 500:
+                            await self._check_credentials(kind, url, response)
+                            return await handle(response)
+                        body = await self._read_answer(response)
+                        retry_after = parse_retry_after(
+                            response.headers.get("Retry-After"), datetime.now(UTC)
+                        )
+                        failure = TransientApiError(
+                            f"{kind} {self._safe(url)} answered {response.status}: "
+                            f"{excerpt(body.body, secrets=self._access.secrets)}",
+                            status=response.status,
+                        )
             except aiohttp.ClientConnectorCertificateError as error:
+                self._count(kind, NETWORK_ERROR)
                 raise CertificateRejected(
                     f"{kind} {self._safe(url)}: the TLS certificate did not verify "
                     f"({_describe(error.certificate_error)}); if the API uses a private CA, "
                     "set ORCHESTRATOR_CA_BUNDLE"
                 ) from None
             except (aiohttp.ClientError, TimeoutError) as error:
+                if not answered:
+                    self._count(kind, NETWORK_ERROR)
                 failure = TransientApiError(f"{kind} {self._safe(url)}: {_describe(error)}")
-            else:
-                if _rejects_credentials(answer.status, kind, verified=self._verified.is_set()):
-                    raise CredentialsRejected(
-                        f"the API rejected the credentials ({answer.status}) on {kind} "
-                        f"{self._safe(url)}: {excerpt(answer.body, secrets=self._access.secrets)}",
-                        status=answer.status,
-                    )
-                if answer.status != 429 and answer.status < 500:
-                    return answer
-                retry_after = parse_retry_after(
-                    answer.headers.get("Retry-After"), datetime.now(UTC)
-                )
-                failure = TransientApiError(
-                    f"{kind} {self._safe(url)} answered {answer.status}: "
-                    f"{excerpt(answer.body, secrets=self._access.secrets)}",
-                    status=answer.status,
-                )
             if not self._retry.may_retry(attempt):
                 raise failure
             delay = self._retry.delay(attempt, self._jitter(), retry_after)
+            if self._tally is not None:
+                self._tally.retry(kind)
             _log.debug(
                 "orchestrator.request_retry",
                 kind=kind,
@@ -288,19 +419,41 @@ class ReportsClient:
             await self._sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _send(self, method: str, url: URL, data: Any) -> _Answer:
-        headers = {"Authorization": self._authorization, "Accept": "application/json"}
-        with anyio.fail_after(self._request_timeout):
-            async with self._session.request(
-                method, url, data=data, headers=headers, allow_redirects=False
-            ) as response:
-                body = await _read_capped(response)
-                return _Answer(response.status, body, response.headers)
+    def _headers(self, kind: str) -> dict[str, str]:
+        accept = "*/*" if kind == "download" else "application/json"
+        headers = {"Authorization": self._authorization, "Accept": accept}
+        if kind == "download":
+            headers["Accept-Encoding"] = "identity"
+        return headers
 
-    def _parse(self, kind: str, url: URL, answer: _Answer, parse: Callable[[Any], T]) -> T:
+    async def _check_credentials(
+        self, kind: str, url: URL, response: aiohttp.ClientResponse
+    ) -> None:
+        if not _rejects_credentials(response.status, kind, verified=self._verified):
+            if 200 <= response.status < 400:
+                self._verified = True
+            return
+        answer = await self._read_answer(response)
+        self._rejected = CredentialsRejected(
+            f"the API rejected the credentials or company key ({answer.status}) on {kind} "
+            f"{self._safe(url)}: {excerpt(answer.body, secrets=self._access.secrets)}",
+            status=answer.status,
+        )
+        raise self._rejected
+
+    async def _read_answer(self, response: aiohttp.ClientResponse) -> _Answer:
+        with anyio.fail_after(self._request_timeout):
+            body = await _read_capped(response)
+        return _Answer(response.status, body, response.headers)
+
+    def _count(self, kind: str, code: int | str) -> None:
+        if self._tally is not None:
+            self._tally.request(kind, code)
+
+    def _parse(self, kind: str, url: URL, answer: _Answer, parse: Callable[[bytes], T]) -> T:
         self._raise_for(answer, kind, url)
         try:
-            return parse(unwrap(answer.body))
+            return parse(answer.body)
         except EnvelopeError as error:
             raise BadResponse(
                 f"{kind} {self._safe(url)} answered {answer.status}: {error}; "
@@ -316,9 +469,10 @@ class ReportsClient:
             f"{excerpt(answer.body, secrets=self._access.secrets)}"
         )
         if answer.status in (403, 404, 410):
-            raise RunUnknown(message, status=answer.status)
-        if answer.status in _REDIRECTS and kind == "download":
-            return
+            if kind == "create":
+                raise ExportRefused(f"the API refused the export: {message}", status=answer.status)
+            if kind in ("status", "download"):
+                raise RunUnknown(message, status=answer.status)
         if answer.status in _REDIRECTS:
             message += " (a redirect: not followed, credentials stay with the API)"
         raise BadResponse(message, status=answer.status)
@@ -328,10 +482,30 @@ class ReportsClient:
 
 
 def _rejects_credentials(status: int, kind: str, *, verified: bool) -> bool:
-    """401 always means the credentials; 403 means them on a create, or before any request has
-    passed. A 403 on one job's status or download, once others passed, is that job's token (an
-    expired run): the job is resubmitted and the run goes on."""
-    return status == 401 or (status == 403 and (kind == "create" or not verified))
+    """401 always means the credentials. 403 means them on the probe and the helper endpoints,
+    and on anything before the credentials were proven. Once proven, a 403 on a create is that
+    export refused (ExportRefused), and on a status or download that job's token (RunUnknown):
+    the run goes on."""
+    if status == 401:
+        return True
+    return status == 403 and (kind in ("probe", "teams") or not verified)
+
+
+async def _body(
+    response: aiohttp.ClientResponse, source: str, raw_expected: int | None
+) -> AsyncGenerator[bytes, None]:
+    """The body's chunks; network errors become DownloadCut. With `raw_expected`, the bytes
+    received on the wire (before decoding) must number exactly that."""
+    try:
+        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+            yield chunk
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise DownloadCut(f"download from {source} broke off: {_describe(error)}") from None
+    if raw_expected is not None and response.content.total_raw_bytes != raw_expected:
+        raise DownloadCut(
+            f"got {response.content.total_raw_bytes} of {raw_expected} announced "
+            f"(encoded) bytes from {source}"
+        )
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:

@@ -124,11 +124,21 @@ class Settings(BaseSettings):
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
-    def _origin_list(cls, value: object) -> object:
+    def _origin_list(cls, value: object, info: ValidationInfo) -> object:
+        """Origins (default ports dropped: `https://h:443` is `https://h`); plain http only to
+        loopback, unless ALLOW_INSECURE_HTTP, since these origins receive the credentials."""
         if isinstance(value, str):
             value = [item for item in value.replace(",", " ").split() if item]
         if isinstance(value, list | tuple):
-            return tuple(str(_http_origin(str(item)).origin()) for item in value)
+            origins = [_http_origin(str(item)) for item in value]
+            insecure = [str(url.origin()) for url in origins if not secure_enough(url)]
+            if insecure and not info.data.get("allow_insecure_http"):
+                raise ValueError(
+                    f"{', '.join(insecure)}: plain http to a host other than loopback would carry "
+                    f"the credentials in clear text: use https, or set "
+                    f"{ENV_PREFIX}ALLOW_INSECURE_HTTP=true"
+                )
+            return tuple(str(url.origin()) for url in origins)
         return value
 
     @field_validator("ca_bundle")

@@ -147,11 +147,16 @@ async def test_a_failed_export_is_reported_failed() -> None:
 
 @pytest.mark.anyio
 async def test_wrong_credentials_stop_after_one_request() -> None:
-    """A rejected password raises CredentialsRejected; concurrent callers send nothing more."""
+    """A rejected password raises CredentialsRejected; concurrent callers after it send nothing.
+
+    (The run proves its credentials with `check_access()` before any job; the client no longer
+    holds every caller back until its first request has answered.)"""
     with anyio.fail_after(10):
         async with FakeApi(FakeConfig()) as fake, aiohttp.ClientSession() as session:
             client = client_for(session, fake, password="wrong")
             failures: list[BaseException] = []
+            with pytest.raises(CredentialsRejected):
+                await client.submit(job())
 
             async def submit() -> None:
                 try:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from orchestrator.core.envelope import parse_created, parse_status, unwrap
+from orchestrator.core.envelope import parse_created, parse_listing, parse_status, unwrap
 from orchestrator.errors import EnvelopeError
 
 JOB_INFO = {
@@ -96,3 +96,38 @@ def test_create_without_ids_is_refused() -> None:
     """A create result missing its runId is an error, not a job without ids."""
     with pytest.raises(EnvelopeError, match="runId"):
         parse_created({"workflowId": "w", "statusUrl": "u"})
+
+
+def test_a_completed_export_without_a_download_url_is_not_ready() -> None:
+    """CLOSED+COMPLETED with an empty or null downloadUrl parses, completed but not ready."""
+    for url in ("", None):
+        info = {**JOB_INFO, "downloadUrl": url}
+        report = parse_status(
+            unwrap(envelope({"jobInfo": info, "result": state("CLOSED", "COMPLETED")}))
+        )
+        assert report.completed and not report.ready and report.download_url == ""
+
+
+def test_unknown_states_and_closed_without_detail_are_reported_as_they_came() -> None:
+    """An undocumented runnerState and CLOSED with an empty detail carry their raw strings."""
+    queued = parse_status(unwrap(envelope([{"jobInfo": JOB_INFO, "result": state("QUEUED", "")}])))
+    assert (queued.runner_state, queued.detail, queued.unknown_state) == ("QUEUED", "", True)
+    assert not queued.failed and not queued.completed
+    closed = parse_status(unwrap(envelope([{"jobInfo": JOB_INFO, "result": state("CLOSED", "")}])))
+    assert closed.closed_without_detail and not closed.unknown_state
+
+
+@pytest.mark.parametrize(
+    ("body", "length"),
+    [(envelope(["UTC", "America/Chicago"]), 2), (b'["UTC"]', 1), (envelope([]), 0)],
+)
+def test_helper_lists_are_read_enveloped_or_bare(body: bytes, length: int) -> None:
+    """A helper endpoint's list is accepted in a PASS envelope or bare."""
+    assert len(parse_listing(body)) == length
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", envelope({"a": 1}), envelope("no"), b"<html>"])
+def test_helper_answers_that_are_not_lists_are_refused(body: bytes) -> None:
+    """Anything but a list (or an envelope of one) is an EnvelopeError."""
+    with pytest.raises(EnvelopeError):
+        parse_listing(body)

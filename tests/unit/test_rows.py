@@ -66,3 +66,18 @@ def test_json_that_is_not_an_array_has_no_row_count() -> None:
     counter = JsonRowCounter()
     counter.feed(b'{"a": [1, 2]}')
     assert counter.rows() is None
+
+
+def test_empty_bodies_have_zero_rows_in_either_format() -> None:
+    """A 0-byte or blank body, header-only CSV and `[]` are 0 rows, never unknown."""
+    for report_format, body in [
+        ("json", b""),
+        ("json", b" \n"),
+        ("json", b"[]"),
+        ("json", b"[ ]\n"),
+        ("csv", b""),
+        ("csv", b"A,B"),
+    ]:
+        counter = row_counter(report_format)
+        counter.feed(body)
+        assert counter.rows() == 0, (report_format, body)

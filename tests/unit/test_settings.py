@@ -143,3 +143,27 @@ def test_a_ca_bundle_that_holds_no_certificates_is_a_settings_error(
     monkeypatch.setenv("ORCHESTRATOR_CA_BUNDLE", str(bundle))
     with pytest.raises(SettingsError, match="ORCHESTRATOR_CA_BUNDLE"):
         tls_context(load_settings())
+
+
+def test_a_plain_http_allowed_origin_elsewhere_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ALLOWED_ORIGINS with http:// to a host other than loopback is exit 2, naming the variable."""
+    monkeypatch.setenv("ORCHESTRATOR_ALLOWED_ORIGINS", "https://ok.example http://mirror.example")
+    assert main(["config"]) == 2
+    error = capsys.readouterr().err
+    assert "ORCHESTRATOR_ALLOWED_ORIGINS" in error and "http://mirror.example" in error
+    assert "ORCHESTRATOR_ALLOW_INSECURE_HTTP" in error
+
+
+def test_insecure_allowed_origins_need_the_opt_in_and_loopback_is_fine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loopback http origins pass; others pass only with ALLOW_INSECURE_HTTP; ports normalised."""
+    monkeypatch.setenv(
+        "ORCHESTRATOR_ALLOWED_ORIGINS", "http://127.0.0.1:8080,https://h.example:443"
+    )
+    assert load_settings().allowed_origins == ("http://127.0.0.1:8080", "https://h.example")
+    monkeypatch.setenv("ORCHESTRATOR_ALLOWED_ORIGINS", "http://mirror.example:80/path")
+    monkeypatch.setenv("ORCHESTRATOR_ALLOW_INSECURE_HTTP", "true")
+    assert load_settings().allowed_origins == ("http://mirror.example",)
