@@ -11,7 +11,7 @@ import secrets
 import signal
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +31,8 @@ from orchestrator.edges.journal import Journal
 from orchestrator.edges.report import totals, write_report
 from orchestrator.edges.settings import ENV_PREFIX, Settings
 from orchestrator.edges.sink import FileSink
-from orchestrator.errors import SettingsError
+from orchestrator.edges.tally import RequestTally
+from orchestrator.errors import CredentialsRejected, OrchestratorError, SettingsError
 from orchestrator.exit_codes import ExitCode
 from orchestrator.run.progress import RunProgress
 from orchestrator.run.runner import JobRunner
@@ -58,6 +59,9 @@ class RunOutcome:
     exit_code: ExitCode
     results: list[JobResult]
     report: Path | None
+    stopped: str | None = None
+    """Why the run stopped before every job finished (a signal, the deadline, credentials)."""
+    tally: RequestTally = field(default_factory=RequestTally)
 
 
 def policies_from(settings: Settings) -> Policies:
@@ -125,6 +129,7 @@ def new_run_id(now: datetime) -> str:
 async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
     """Run every job of the request and write the run report; never raises for a job's failure."""
     access = access_from(settings)
+    tally = RequestTally()
     tls = tls_context(settings)  # a broken CA bundle is a settings error, found before any work
     started = datetime.now(UTC)
     run_id = new_run_id(started)
@@ -133,10 +138,10 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
     try:
         structlog.contextvars.bind_contextvars(run=run_id)
         _log.info("orchestrator.run_started", jobs=len(request.jobs), out=str(settings.out))
-        results, stopped_by = await _run_jobs(settings, access, tls, journal, request)
+        results, stop = await _run_jobs(settings, access, tls, journal, request, tally)
     finally:
         journal.close()
-    code = _exit_code(results, stopped_by)
+    code = _exit_code(results, stop.code)
     try:
         report: Path | None = write_report(
             settings.out,
@@ -155,7 +160,26 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
     _log.info(
         "orchestrator.run_finished", exit_code=int(code), report=str(report), **totals(results)
     )
-    return RunOutcome(code, results, report)
+    return RunOutcome(code, results, report, stop.reason, tally)
+
+
+@dataclass
+class _Stop:
+    """Why the run stops early, and how: before the scheduler runs, by cancelling the credential
+    probe; once it runs, by stopping it."""
+
+    code: ExitCode | None = None
+    reason: str | None = None
+    scheduler: Scheduler | None = None
+    probe: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+
+    def __call__(self, code: ExitCode, reason: str) -> None:
+        if self.code is None:
+            self.code, self.reason = code, reason
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        else:
+            self.probe.cancel()
 
 
 async def _run_jobs(
@@ -164,12 +188,14 @@ async def _run_jobs(
     tls: ssl.SSLContext,
     journal: Journal,
     request: RunRequest,
-) -> tuple[list[JobResult], ExitCode | None]:
-    """Results, and why the run stopped early if it did (a signal, or rejected credentials)."""
+    tally: RequestTally,
+) -> tuple[list[JobResult], _Stop]:
+    """Results, and why the run stopped early if it did (a signal, the deadline, credentials)."""
     connections = settings.max_in_flight + settings.max_downloads + 4
     rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
-    stopped_by: list[ExitCode] = []
+    stop = _Stop()
     policies = policies_from(settings)
+    progress = RunProgress(len(request.jobs))
     async with http_session(settings, tls, connections) as session:
         budget = RequestBudget(settings.requests_per_minute)
         client = ReportsClient(
@@ -179,8 +205,8 @@ async def _run_jobs(
             policies.retry,
             jitter=rng.random,
             request_timeout=settings.request_timeout_seconds,
+            tally=tally,
         )
-        progress = RunProgress(len(request.jobs))
         shelter = Shelter(settings.grace_seconds)
         runner = JobRunner(
             client=client,
@@ -200,20 +226,43 @@ async def _run_jobs(
         records = await journal.load()
         launch_limit = 2 * settings.max_in_flight + settings.max_downloads
         async with anyio.create_task_group() as watchers:
-            async with Scheduler(
-                runner, progress, launch_limit=launch_limit, shelter=shelter
-            ) as scheduler:
-                watchers.start_soon(_stop_on_signal, scheduler, stopped_by, name="signals")
-                if settings.max_runtime_seconds is not None:
-                    delay = max(settings.max_runtime_seconds - settings.grace_seconds, 0.0)
-                    watchers.start_soon(_stop_at_deadline, scheduler, delay, name="deadline")
-                await scheduler.run(request.jobs, records)
+            watchers.start_soon(_stop_on_signal, stop, name="signals")
+            if settings.max_runtime_seconds is not None:
+                delay = max(settings.max_runtime_seconds - settings.grace_seconds, 0.0)
+                watchers.start_soon(_stop_at_deadline, stop, delay, name="deadline")
+            with stop.probe:
+                await _probe(client, stop)
+            scheduler = Scheduler(runner, progress, launch_limit=launch_limit, shelter=shelter)
+            if stop.code is None:
+                async with scheduler:
+                    stop.scheduler = scheduler
+                    if stop.code is not None:  # a signal arrived while it started
+                        scheduler.stop()
+                    await scheduler.run(request.jobs, records)
             watchers.cancel_scope.cancel()
         if scheduler.rejected is not None:
-            _log.error("orchestrator.credentials_rejected", error=str(scheduler.rejected))
-            stopped_by.insert(0, ExitCode.CREDENTIALS)
-        results = scheduler.results(request.jobs)
-    return results, (stopped_by[0] if stopped_by else None)
+            stop.code, stop.reason = ExitCode.CREDENTIALS, _credentials_hint(scheduler.rejected)
+            _log.error("orchestrator.credentials_rejected", error=stop.reason)
+    return scheduler.results(request.jobs), stop
+
+
+async def _probe(client: ReportsClient, stop: _Stop) -> None:
+    """Prove the credentials with one cheap request before any export is created."""
+    try:
+        await client.check_access()
+    except CredentialsRejected as error:
+        stop(ExitCode.CREDENTIALS, _credentials_hint(error))
+        _log.error("orchestrator.credentials_rejected", error=stop.reason)
+    except OrchestratorError as error:
+        stop(ExitCode.SOME_FAILED, f"the API cannot be used: {error}")
+        _log.error("orchestrator.api_unreachable", error=str(error))
+
+
+def _credentials_hint(error: CredentialsRejected) -> str:
+    return (
+        f"{error}; check ORCHESTRATOR_USERNAME, ORCHESTRATOR_PASSWORD and "
+        "ORCHESTRATOR_COMPANY_KEY (the user must have the Analytics Reports API granted)"
+    )
 
 
 async def _durations_from(journal: Journal) -> DurationModel:
@@ -224,20 +273,19 @@ async def _durations_from(journal: Journal) -> DurationModel:
     return model
 
 
-async def _stop_on_signal(scheduler: Scheduler, stopped_by: list[ExitCode]) -> None:
+async def _stop_on_signal(stop: _Stop) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as received:
         async for number in received:
+            name = signal.Signals(number).name
+            _log.warning("orchestrator.stopping", signal=name)
             code = ExitCode.SIGTERM if number == signal.SIGTERM else ExitCode.SIGINT
-            if not stopped_by:
-                stopped_by.append(code)
-            _log.warning("orchestrator.stopping", signal=signal.Signals(number).name)
-            scheduler.stop()
+            stop(code, f"stopped by {name}")
 
 
-async def _stop_at_deadline(scheduler: Scheduler, delay: float) -> None:
+async def _stop_at_deadline(stop: _Stop, delay: float) -> None:
     await anyio.sleep(delay)
     _log.warning("orchestrator.deadline_reached", stopping_after_seconds=round(delay, 1))
-    scheduler.stop()
+    stop(ExitCode.SOME_FAILED, "stopped at the run deadline (--max-runtime)")
 
 
 def _exit_code(results: Sequence[JobResult], stopped_by: ExitCode | None) -> ExitCode:

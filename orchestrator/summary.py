@@ -1,7 +1,8 @@
-"""The closing summary a person reads at the end of a run."""
+"""The closing summary a person reads at the end of a run: presentation, beside the CLI."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,21 +15,27 @@ MAX_LISTED_FAILURES = 20
 
 
 def describe_outcome(outcome: RunOutcome, out: Path) -> str:
-    """A few lines: counts, volume, where things are, and each failure with its reason."""
-    counts = totals(outcome.results)
-    parts = [f"{counts['downloaded']} downloaded", f"{counts['empty']} empty"]
-    for status in ("split", "failed", "timed_out", "interrupted"):
-        if counts[status]:
-            parts.append(f"{counts[status]} {status.replace('_', ' ')}")
-    if counts["reused"]:
-        parts.append(f"{counts['reused']} already done")
-    lines = [
-        f"{counts['jobs']} jobs: {', '.join(parts)}; "
-        f"{_size(counts['bytes'])}, {counts['rows']:,} rows written to {out}/",
-    ]
+    """A few lines whose counts add up: what was fetched, reused, left; each problem's reason."""
+    results = outcome.results
+    fresh = Counter(r.status for r in results if not r.reused)
+    reused = sum(1 for r in results if r.reused)
+    parts = [f"{fresh['downloaded']} downloaded", f"{fresh['empty']} empty"]
+    if reused:
+        parts.append(f"{reused} reused from earlier runs")
+    for status in ("split", "failed", "timed_out", "interrupted", "not_started"):
+        if fresh[status]:
+            parts.append(f"{fresh[status]} {status.replace('_', ' ')}")
+    counts = totals(results)
+    lines = []
+    if outcome.stopped:
+        lines.append(f"stopped early: {outcome.stopped}")
+    lines.append(
+        f"{len(results)} jobs: {', '.join(parts)}; "
+        f"{_size(counts['bytes'])}, {counts['rows']:,} rows written to {out}/"
+    )
     if outcome.report is not None:
         lines.append(f"report: {outcome.report}")
-    problems = [r for r in outcome.results if r.status in ("failed", "timed_out", "interrupted")]
+    problems = [r for r in results if r.status in ("failed", "timed_out", "interrupted")]
     for result in problems[:MAX_LISTED_FAILURES]:
         job = result.job
         label = f" [{job.filter_label}]" if job.filter_label else ""

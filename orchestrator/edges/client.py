@@ -95,7 +95,10 @@ class ApiAccess:
 
     @property
     def secrets(self) -> tuple[str, str, str]:
-        return (self.username, self.password, self.company_key)
+        """What must never be shown: the password, the company key and the Basic token. Not the
+        user name: masking it by value would mangle every word it appears in."""
+        token = aiohttp.encode_basic_auth(self.username, self.password).removeprefix("Basic ")
+        return (self.password, self.company_key, token)
 
     def credential_origins(self) -> frozenset[Origin]:
         return frozenset(origin_of(url) for url in (self.base_url, *self.allowed_origins))

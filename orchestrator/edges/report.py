@@ -13,6 +13,7 @@ from typing import Any
 from orchestrator.core.layout import RUNS_FOLDER
 from orchestrator.core.redact import sanitize
 from orchestrator.core.results import JobResult
+from orchestrator.core.states import RESULT_STATUSES
 from orchestrator.edges.folders import FILE_MODE, make_folders
 
 
@@ -48,10 +49,7 @@ def job_entry(result: JobResult, secrets: Sequence[str] = ()) -> dict[str, Any]:
 def totals(results: Sequence[JobResult]) -> dict[str, int]:
     """Counts per status, plus files reused from earlier runs, bytes and rows written."""
     counts = Counter(result.status for result in results)
-    summary = {
-        status: counts.get(status, 0)
-        for status in ("downloaded", "empty", "failed", "timed_out", "split", "interrupted")
-    }
+    summary: dict[str, int] = {status: counts.get(status, 0) for status in RESULT_STATUSES}
     summary["jobs"] = len(results)
     summary["reused"] = sum(1 for r in results if r.reused)
     summary["bytes"] = sum(r.bytes or 0 for r in results if not r.reused)
