@@ -10,10 +10,11 @@ import random
 import secrets
 import signal
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import anyio
@@ -34,12 +35,14 @@ from orchestrator.edges.sink import FileSink
 from orchestrator.edges.tally import RequestTally
 from orchestrator.errors import CredentialsRejected, OrchestratorError, SettingsError
 from orchestrator.exit_codes import ExitCode
-from orchestrator.run.progress import RunProgress
+from orchestrator.run.progress import RunProgress, Snapshot
 from orchestrator.run.runner import JobRunner
 from orchestrator.run.scheduler import Scheduler
 from orchestrator.run.shelter import Shelter
 
 _log = structlog.get_logger("orchestrator.run")
+Watch = Callable[[Callable[[], Snapshot]], Coroutine[Any, Any, None]]
+"""Shows the run's progress for as long as it runs (a live display, progress log events)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,9 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
-async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
+async def execute(
+    settings: Settings, request: RunRequest, *, watch: Watch | None = None
+) -> RunOutcome:
     """Run every job of the request and write the run report; never raises for a job's failure."""
     access = access_from(settings)
     tally = RequestTally()
@@ -138,7 +143,7 @@ async def execute(settings: Settings, request: RunRequest) -> RunOutcome:
     try:
         structlog.contextvars.bind_contextvars(run=run_id)
         _log.info("orchestrator.run_started", jobs=len(request.jobs), out=str(settings.out))
-        results, stop = await _run_jobs(settings, access, tls, journal, request, tally)
+        results, stop = await _run_jobs(settings, access, tls, journal, request, tally, watch)
     finally:
         journal.close()
     code = _exit_code(results, stop.code)
@@ -189,13 +194,15 @@ async def _run_jobs(
     journal: Journal,
     request: RunRequest,
     tally: RequestTally,
+    watch: Watch | None,
 ) -> tuple[list[JobResult], _Stop]:
     """Results, and why the run stopped early if it did (a signal, the deadline, credentials)."""
     connections = settings.max_in_flight + settings.max_downloads + 4
     rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
     stop = _Stop()
     policies = policies_from(settings)
-    progress = RunProgress(len(request.jobs))
+    progress = RunProgress(len(request.jobs), clock=anyio.current_time)
+    began = anyio.current_time()
     async with http_session(settings, tls, connections) as session:
         budget = RequestBudget(settings.requests_per_minute)
         client = ReportsClient(
@@ -218,6 +225,7 @@ async def _run_jobs(
             shelter=shelter,
             jitter=rng.random,
             on_state=progress.changed,
+            on_reused=progress.was_reused,
             durations=await _durations_from(journal),
             pressure=budget.pressure,
             force=request.force,
@@ -225,8 +233,22 @@ async def _run_jobs(
         )
         records = await journal.load()
         launch_limit = 2 * settings.max_in_flight + settings.max_downloads
+
+        def snapshot() -> Snapshot:
+            return progress.snapshot(
+                requests=tally.total(),
+                retries=sum(tally.retries.values()),
+                throttled=tally.answered(429),
+                requests_in_last_minute=budget.in_last_window(),
+                requests_per_minute=budget.per_minute,
+                in_flight=settings.max_in_flight,
+                elapsed=anyio.current_time() - began,
+            )
+
         async with anyio.create_task_group() as watchers:
             watchers.start_soon(_stop_on_signal, stop, name="signals")
+            if watch is not None:
+                watchers.start_soon(watch, snapshot, name="progress")
             if settings.max_runtime_seconds is not None:
                 delay = max(settings.max_runtime_seconds - settings.grace_seconds, 0.0)
                 watchers.start_soon(_stop_at_deadline, stop, delay, name="deadline")
@@ -240,6 +262,8 @@ async def _run_jobs(
                         scheduler.stop()
                     await scheduler.run(request.jobs, records)
             watchers.cancel_scope.cancel()
+        if progress.reused:
+            _log.info("orchestrator.files_reused", count=progress.reused)
         if scheduler.rejected is not None:
             stop.code, stop.reason = ExitCode.CREDENTIALS, _credentials_hint(scheduler.rejected)
             _log.error("orchestrator.credentials_rejected", error=stop.reason)

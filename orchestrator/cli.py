@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import anyio
+from rich.console import Console
 
 from orchestrator.app import RunRequest, execute
 from orchestrator.core.manifest import Manifest, load_manifest
 from orchestrator.core.planner import Plan, plan
+from orchestrator.display import LiveDisplay, ProgressLog
 from orchestrator.edges.logs import configure_logging
 from orchestrator.edges.preflight import check_output_tree, manifest_path_problem
 from orchestrator.edges.settings import (
@@ -192,6 +194,7 @@ _SETTING_FLAGS: tuple[tuple[str, str, str], ...] = (
     ),
     ("--log-format", "log_format", "auto: console on a terminal, JSON lines otherwise"),
     ("--log-level", "log_level", "the least severe log lines written"),
+    ("--progress-seconds", "progress_seconds", "without a terminal, how often progress is logged"),
 )
 """The flags of `run` and `config`: (flag, setting, what it is). Each overrides the ORCHESTRATOR_*
 setting of that name; its type, choices and default come from the Settings model."""
@@ -350,10 +353,8 @@ async def run_and_report(
     force: bool = False,
     verify: bool = False,
 ) -> ExitCode:
-    """Run a plan with logging configured from `settings`; print the human summary on stdout."""
-    configure_logging(
-        log_format=settings.log_format, level=settings.log_level, secrets=settings.secret_values()
-    )
+    """Run a plan with logging configured from `settings`, showing progress as it goes (a live
+    table on a terminal, progress log events otherwise); print the human summary on stdout."""
     request = RunRequest(
         jobs=expanded.jobs,
         manifest=manifest,
@@ -361,7 +362,18 @@ async def run_and_report(
         force=force,
         verify=verify,
     )
-    outcome = await execute(settings, request)
+    secrets = settings.secret_values()
+    live = settings.log_format != "json" and sys.stderr.isatty()
+    if live:
+        display = LiveDisplay(Console(stderr=True))
+        with display.showing() as stream:
+            configure_logging(
+                log_format="console", level=settings.log_level, secrets=secrets, stream=stream
+            )
+            outcome = await execute(settings, request, watch=display)
+    else:
+        configure_logging(log_format=settings.log_format, level=settings.log_level, secrets=secrets)
+        outcome = await execute(settings, request, watch=ProgressLog(settings.progress_seconds))
     print(describe_outcome(outcome, settings.out))
     return outcome.exit_code
 

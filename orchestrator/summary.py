@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrator.core.units import describe_bytes
 from orchestrator.edges.report import totals
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def describe_outcome(outcome: RunOutcome, out: Path) -> str:
         lines.append(f"stopped early: {outcome.stopped}")
     lines.append(
         f"{len(results)} jobs: {', '.join(parts)}; "
-        f"{_size(counts['bytes'])}, {counts['rows']:,} rows written to {out}/"
+        f"{describe_bytes(counts['bytes'])}, {counts['rows']:,} rows written to {out}/"
     )
     if outcome.report is not None:
         lines.append(f"report: {outcome.report}")
@@ -47,12 +48,3 @@ def describe_outcome(outcome: RunOutcome, out: Path) -> str:
         lines.append(f"  … and {len(problems) - MAX_LISTED_FAILURES} more in the report")
     lines.append(f"exit code {int(outcome.exit_code)}")
     return "\n".join(lines)
-
-
-def _size(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")

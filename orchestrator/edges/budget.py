@@ -54,6 +54,11 @@ class RequestBudget:
     def per_minute(self) -> float:
         return self._capacity * WINDOW_SECONDS / self._window
 
+    def in_last_window(self) -> int:
+        """Requests started within the last window (a minute at the configured rate)."""
+        self._forget(self._clock())
+        return len(self._starts)
+
     def pressure(self) -> float:
         """How near the budget is to binding, from 0 (idle) to 1 (full, requests waiting)."""
         used = len(self._starts) / self._capacity
@@ -66,8 +71,7 @@ class RequestBudget:
         try:
             while True:
                 now = self._clock()
-                while self._starts and self._starts[0] <= now - self._window:
-                    self._starts.popleft()
+                self._forget(now)
                 first = self._queue[0] == ticket
                 if first and len(self._starts) < self._capacity:
                     heapq.heappop(self._queue)
@@ -84,6 +88,11 @@ class RequestBudget:
                 heapq.heapify(self._queue)
                 self._notify()
             raise
+
+    def _forget(self, now: float) -> None:
+        """Drop the starts that have left the sliding window."""
+        while self._starts and self._starts[0] <= now - self._window:
+            self._starts.popleft()
 
     def _notify(self) -> None:
         """Wake the waiters: the head of the line has changed."""

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     job_timeout_seconds: float = Field(default=6 * 3600.0, gt=0, le=MAX_SECONDS)
     request_timeout_seconds: float = Field(default=60.0, gt=0, le=MAX_SECONDS)
     grace_seconds: float = Field(default=20.0, ge=0, le=MAX_SECONDS)
+    progress_seconds: float = Field(default=30.0, gt=0, le=MAX_SECONDS)
+    """Without a terminal, how often an `orchestrator.progress` log event reports the counts."""
     max_runtime_seconds: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
 
     care_path: str = CARE_PATH

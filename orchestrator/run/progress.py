@@ -3,26 +3,95 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from orchestrator.core.estimate import COLD_REQUESTS_PER_EXPORT, seconds_left
 from orchestrator.core.jobs import Job
-from orchestrator.core.lifecycle import State, started
+from orchestrator.core.lifecycle import Fetch, Poll, State, Stored, Submit, started
+
+COLUMNS = (
+    "waiting",
+    "submitted",
+    "running",
+    "downloading",
+    "done",
+    "empty",
+    "failed",
+    "split",
+)
+"""The counts a person sees, in the order a job goes through them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The run at one moment: counts per column, volume, the budget, and the time left."""
+
+    planned: int
+    counts: dict[str, int]
+    reused: int
+    bytes: int
+    requests: int
+    retries: int
+    throttled: int
+    requests_in_last_minute: int
+    requests_per_minute: float
+    elapsed: float
+    seconds_left: float | None
+
+    @property
+    def finished(self) -> int:
+        return sum(self.counts[name] for name in ("done", "empty", "failed", "split"))
+
+    def fields(self) -> dict[str, object]:
+        """The snapshot as flat log fields."""
+        return {
+            "planned": self.planned,
+            **self.counts,
+            "reused": self.reused,
+            "bytes": self.bytes,
+            "requests": self.requests,
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "budget_used": f"{self.requests_in_last_minute}/{self.requests_per_minute:g}",
+            "elapsed_seconds": round(self.elapsed, 1),
+            "seconds_left": None if self.seconds_left is None else round(self.seconds_left),
+        }
 
 
 class RunProgress:
-    """The last state of each job that has one, by key."""
+    """The last state of each job that has one, by key, and what finished jobs took."""
 
-    def __init__(self, planned: int = 0) -> None:
+    def __init__(self, planned: int = 0, *, clock: Callable[[], float] | None = None) -> None:
         self.planned = planned
         self._states: dict[str, State] = {}
+        self._clock = clock
+        self._started_at: dict[str, float] = {}
         self.reused = 0
+        self.bytes = 0
+        self._seconds: list[float] = []
 
     def __repr__(self) -> str:
         return f"RunProgress(planned={self.planned}, seen={len(self._states)})"
 
     def changed(self, job: Job, state: State) -> None:
+        previous = self._states.get(job.key)
         self._states[job.key] = state
+        if job.parent_key is not None and job.parent_key in self._states and previous is None:
+            self.planned += 1  # a piece of a split window is one more job to do
+        if self._clock is None:
+            return
+        if isinstance(state, Poll) and not isinstance(previous, Poll):
+            self._started_at.setdefault(job.key, self._clock())
+        elif isinstance(state, Stored) and isinstance(previous, Fetch):
+            self.bytes += state.bytes
+            began = self._started_at.pop(job.key, None)
+            if began is not None:
+                self._seconds.append(self._clock() - began)
 
-    def was_reused(self, job: Job) -> None:
+    def was_reused(self, job: Job, state: Stored) -> None:
+        """A finished file from an earlier run, kept: it counts as reused, not downloaded."""
+        self._states[job.key] = state
         self.reused += 1
 
     def last(self, key: str) -> State | None:
@@ -36,3 +105,74 @@ class RunProgress:
     def counts(self) -> Counter[str]:
         """Jobs by the name of their current state."""
         return Counter(state.name for state in self._states.values())
+
+    def columns(self) -> dict[str, int]:
+        """Jobs per column a person reads: every planned job is in exactly one."""
+        shown = dict.fromkeys(COLUMNS, 0)
+        for state in self._states.values():
+            shown[_column(state)] += 1
+        shown["done"] -= self.reused  # reused files are shown on their own
+        shown["waiting"] += max(self.planned - len(self._states), 0)
+        return shown
+
+    def typical_seconds(self) -> float | None:
+        """The median time from submit to stored file of this run's exports, once there are any."""
+        if not self._seconds:
+            return None
+        ordered = sorted(self._seconds)
+        return ordered[len(ordered) // 2]
+
+    def snapshot(
+        self,
+        *,
+        requests: int,
+        retries: int = 0,
+        throttled: int = 0,
+        requests_in_last_minute: int,
+        requests_per_minute: float,
+        in_flight: int,
+        elapsed: float,
+    ) -> Snapshot:
+        columns = self.columns()
+        finished = sum(columns[name] for name in ("done", "empty", "failed", "split"))
+        remaining = max(self.planned - finished - self.reused, 0)
+        per_export = requests / finished if finished else COLD_REQUESTS_PER_EXPORT
+        left = seconds_left(
+            remaining,
+            requests_per_export=per_export,
+            requests_per_minute=requests_per_minute,
+            in_flight=in_flight,
+            typical_seconds=self.typical_seconds(),
+        )
+        return Snapshot(
+            planned=self.planned,
+            counts=columns,
+            reused=self.reused,
+            bytes=self.bytes,
+            requests=requests,
+            retries=retries,
+            throttled=throttled,
+            requests_in_last_minute=requests_in_last_minute,
+            requests_per_minute=requests_per_minute,
+            elapsed=elapsed,
+            seconds_left=left,
+        )
+
+
+def _column(state: State) -> str:
+    match state:
+        case Submit():
+            return "waiting" if not started(state) else "submitted"
+        case Poll():
+            return "running" if state.polls else "submitted"
+        case Fetch():
+            return "downloading"
+        case Stored():
+            return "empty" if state.name == "empty" else "done"
+        case _:
+            name = state.name
+            if name in ("failed", "timed_out"):
+                return "failed"
+            if name == "split":
+                return "split"
+            return "running"  # cooling down: the export is still being worked on

@@ -76,7 +76,7 @@ class Outcome:
 
 
 def _ignore(job: Job, state: State) -> None:
-    return None
+    return None  # no one is watching
 
 
 class JobRunner:
@@ -95,6 +95,7 @@ class JobRunner:
         jitter: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         on_state: Callable[[Job, State], None] = _ignore,
+        on_reused: Callable[[Job, Stored], None] = _ignore,
         durations: DurationModel | None = None,
         pressure: Callable[[], float] = lambda: 0.0,
         clock: Callable[[], float] = anyio.current_time,
@@ -111,6 +112,7 @@ class JobRunner:
         self._jitter = jitter
         self._sleep = sleep
         self._on_state = on_state
+        self._on_reused = on_reused
         self._durations = durations if durations is not None else DurationModel()
         self._pressure = pressure
         self._clock = clock
@@ -131,6 +133,9 @@ class JobRunner:
         reused = await self._reusable(job, record)
         if reused is not None:
             _log.debug("orchestrator.job_reused", path=reused.path)
+            assert reused.path is not None and reused.sha256 is not None
+            kept = Stored(0, None, reused.path, reused.bytes or 0, reused.rows, reused.sha256)
+            self._on_reused(job, kept)
             return Outcome(reused)
         self._latest[job.key] = record
         state = self._unsealed(job, resume(record, job.window))
