@@ -3,7 +3,8 @@
 Checks run in the vendor's likely order (see guard.py): route, Basic credentials (401), companyKey
 on create (403), injected faults (429, 5xx), then the operation. Status and download accept the
 companyKey or the job's own analyticsAccessToken (only the token with `access_tokens`). Also serves
-the helper endpoints (account.py), and `GET /_fake/counters`, `GET /_fake/timeline` and
+the helper endpoints (account.py), the API-origin hops of redirect_hops (hops.py), and
+`GET /_fake/counters`, `GET /_fake/timeline` and
 `POST /_fake/reset` (no auth), which the real API does not have, for benchmarks whose fake runs in
 another process.
 """
@@ -130,7 +131,9 @@ class ApiHandlers:
             return fail(404, f"No such export: {route.export_id}")
         if route.export_id in faults.refused_exports:
             counters.rejections["export_refused"] += 1
-            return fail(403, f"Access denied: export {route.export_id} is not enabled for account")
+            return fail(
+                403, f"Access denied: export {route.export_id} is not enabled for this account"
+            )
         return None
 
     def _failure_reason(self, export: ExportRequest, key: str) -> str | None:
