@@ -14,7 +14,16 @@ import anyio
 from orchestrator.edges.settings import load_settings
 from orchestrator.errors import UsageError
 from orchestrator.exit_codes import ExitCode
-from orchestrator.fakeapi import FakeApi, FakeConfig, Faults, describe, serve_forever
+from orchestrator.fakeapi import (
+    MAX_REDIRECT_HOPS,
+    Duration,
+    FakeApi,
+    FakeConfig,
+    Faults,
+    describe,
+    parse_duration,
+    serve_forever,
+)
 
 DEMO_LIMITS: dict[str, Any] = {
     "max_in_flight": 8,
@@ -41,29 +50,194 @@ def add_demo_commands(commands: Any) -> None:
     demo.add_argument("--out", type=Path, default=Path("out"), help="output folder (./out)")
     demo.set_defaults(command=command_demo)
 
-    fake = commands.add_parser("fake-api", help="serve the fake Analytics Reports API")
-    fake.add_argument("--host", default="127.0.0.1")
-    fake.add_argument("--port", type=int, default=8080)
-    fake.add_argument("--storage-port", type=int, default=0)
-    fake.add_argument("--username", default="demo")
-    fake.add_argument("--password", default="demo-password")
-    fake.add_argument("--company-key", default="demo-company")
-    fake.add_argument("--job-seconds", type=_duration, default=(0.2, 1.0), metavar="S[:MAX]")
-    fake.add_argument("--url-ttl", type=float, default=300.0, metavar="SECONDS")
-    fake.add_argument("--max-running", type=int, default=None, help="cap on running exports")
-    fake.add_argument("--rows-per-day", type=int, default=24)
-    fake.add_argument("--seed", type=int, default=0)
-    for fault in ("rate_limit", "server_error", "job_failure", "cut_download", "expired_url"):
-        fake.add_argument(f"--{fault.replace('_', '-')}", type=float, default=0.0, metavar="P")
+    fake = commands.add_parser(
+        "fake-api",
+        help="serve the fake Analytics Reports API",
+        description="Serve the fake Analytics Reports API and its object storage on loopback "
+        "ports until Ctrl-C. Every fault and answer form is off by default; probabilities (P) "
+        "are drawn per request from one generator seeded by --seed.",
+        formatter_class=_DefaultsHelpFormatter,
+    )
+    _fake_server_arguments(fake)
+    _fake_fault_arguments(fake)
+    _fake_form_arguments(fake)
     fake.set_defaults(command=command_fake_api)
 
 
-def _duration(text: str) -> float | tuple[float, float]:
+class _DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default; an empty or absent default reads "none"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in ("", [], None) and action.help is not None:
+            return f"{action.help} (default: none)"
+        if action.default is False and action.help is not None:
+            return f"{action.help} (default: off)"
+        return super()._get_help_string(action)
+
+
+def _fake_server_arguments(fake: argparse.ArgumentParser) -> None:
+    add = fake.add_argument
+    add("--host", default="127.0.0.1", help="address both servers listen on")
+    add("--port", type=int, default=8080, help="API port (0 picks a free one)")
+    add("--storage-port", type=int, default=0, help="object-storage port (0 picks a free one)")
+    add("--username", default="demo", help="the Basic-auth user the API accepts")
+    add("--password", default="demo-password", help="the Basic-auth password the API accepts")
+    add("--company-key", default="demo-company", help="the companyKey the API accepts")
+    add(
+        "--job-seconds",
+        type=_duration,
+        default="0.2:1.0",
+        metavar="SPEC",
+        help="how long each export runs: S, MIN:MAX (uniform) or lognormal:MEDIAN:SIGMA",
+    )
+    add(
+        "--job-seconds-for",
+        type=_export_duration,
+        action="append",
+        default=[],
+        metavar="EXPORT_ID=SPEC",
+        help="the same, for one export id only (repeatable)",
+    )
+    add("--url-ttl", type=float, default=300.0, metavar="SECONDS", help="pre-signed URL lifetime")
+    add(
+        "--max-running",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cap on running exports, past which a create answers 429; none: no cap",
+    )
+    add("--rows-per-day", type=int, default=24, metavar="N", help="about N rows per day of data")
+    add("--seed", type=int, default=0, help="seed of every random draw (faults, durations)")
+
+
+_FAULT_HELP = {
+    "rate_limit": "an API request answers 429 with Retry-After",
+    "server_error": "an API request answers 500, 502 or 503 with an HTML body",
+    "job_failure": "a created export ends CLOSED/FAILED",
+    "cut_download": "a file body stops halfway after announcing its full Content-Length",
+    "expired_url": "the download redirects to an already-expired pre-signed URL",
+    "text_plain": "a JSON answer is labelled text/plain",
+}
+
+
+def _fake_fault_arguments(fake: argparse.ArgumentParser) -> None:
+    group = fake.add_argument_group("faults", "what goes wrong; P is a probability per request")
+    for fault, meaning in _FAULT_HELP.items():
+        group.add_argument(
+            f"--{fault.replace('_', '-')}", type=float, default=0.0, metavar="P", help=meaning
+        )
+    group.add_argument(
+        "--retry-after", type=int, default=1, metavar="SECONDS", help="Retry-After of the 429s"
+    )
+    group.add_argument(
+        "--failing-exports",
+        type=_ids,
+        default="",
+        metavar="ID,ID",
+        help="export ids whose exports always end CLOSED/FAILED",
+    )
+
+
+def _fake_form_arguments(fake: argparse.ArgumentParser) -> None:
+    group = fake.add_argument_group(
+        "answer forms", "answers the quick start allows and a client must accept (all off)"
+    )
+    add = group.add_argument
+    add(
+        "--direct-download",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="the download endpoint answers 200 with the file itself instead of a 307",
+    )
+    add(
+        "--redirect-hops",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"extra redirects (0-{MAX_REDIRECT_HOPS}) before the storage object, alternating "
+        "API and storage origins; none takes credentials",
+    )
+    add(
+        "--late-url-polls",
+        type=int,
+        default=0,
+        metavar="K",
+        help="a COMPLETED export shows an empty downloadUrl for its first K polls after it ended",
+    )
+    add(
+        "--gzip-storage",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="storage sends the body with Content-Encoding: gzip whatever was asked "
+        "(Content-Length counts the compressed bytes)",
+    )
+    add(
+        "--access-tokens",
+        action="store_true",
+        help="status and download URLs carry a per-job analyticsAccessToken, and a status or "
+        "download request carrying a companyKey is refused with 403",
+    )
+    add(
+        "--missing-exports",
+        type=_ids,
+        default="",
+        metavar="ID,ID",
+        help="export ids whose create answers 404",
+    )
+    add(
+        "--refused-exports",
+        type=_ids,
+        default="",
+        metavar="ID,ID",
+        help="export ids whose create answers 403, as when Publishing is not enabled",
+    )
+    add(
+        "--unknown-state-polls",
+        type=int,
+        default=0,
+        metavar="K",
+        help="an export's first K polls answer runnerState QUEUED with an empty detail",
+    )
+    add(
+        "--closed-empty-detail-polls",
+        type=int,
+        default=0,
+        metavar="K",
+        help="after an export ended, its first K polls answer CLOSED with an empty detail",
+    )
+    add(
+        "--empty-exports",
+        type=_ids,
+        default="",
+        metavar="ID,ID",
+        help="export ids whose files are empty: [] for JSON, for CSV see --empty-form",
+    )
+    add(
+        "--empty-form",
+        choices=("header", "zero"),
+        default="header",
+        help="an empty CSV file is its header line alone, or 0 bytes",
+    )
+
+
+def _duration(text: str) -> Duration:
     try:
-        low, _, high = text.partition(":")
-        return (float(low), float(high)) if high else float(low)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not SECONDS or MIN:MAX") from None
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _export_duration(text: str) -> tuple[str, Duration]:
+    export_id, equals, spec = text.partition("=")
+    if not equals or not export_id.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not EXPORT_ID=SPEC")
+    return export_id.strip(), _duration(spec)
+
+
+def _ids(text: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in text.split(",") if item.strip())
 
 
 def command_demo(arguments: argparse.Namespace) -> ExitCode:
@@ -108,8 +282,14 @@ def command_fake_api(arguments: argparse.Namespace) -> ExitCode:
             on_ready=lambda fake: print(describe(fake), flush=True),
         )
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops the fake
-        anyio.run(serve)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops the fake
+            anyio.run(serve)
+    except OSError as error:  # a port taken, or an address this host does not have
+        raise UsageError(
+            f"fake-api: cannot listen on {arguments.host} (--port {arguments.port}, "
+            f"--storage-port {arguments.storage_port}): {error.strerror or error}"
+        ) from None
     return ExitCode.OK
 
 
@@ -120,12 +300,27 @@ def _fake_config(arguments: argparse.Namespace) -> FakeConfig:
         job_failure=arguments.job_failure,
         cut_download=arguments.cut_download,
         expired_url=arguments.expired_url,
+        text_plain=arguments.text_plain,
+        retry_after_seconds=arguments.retry_after,
+        failing_exports=arguments.failing_exports,
+        direct_download=arguments.direct_download,
+        redirect_hops=arguments.redirect_hops,
+        late_url_polls=arguments.late_url_polls,
+        gzip_storage=arguments.gzip_storage,
+        access_tokens=arguments.access_tokens,
+        missing_exports=arguments.missing_exports,
+        refused_exports=arguments.refused_exports,
+        unknown_state_polls=arguments.unknown_state_polls,
+        closed_empty_detail_polls=arguments.closed_empty_detail_polls,
+        empty_exports=arguments.empty_exports,
+        empty_form=arguments.empty_form,
     )
     return FakeConfig(
         username=arguments.username,
         password=arguments.password,
         company_key=arguments.company_key,
         job_duration=arguments.job_seconds,
+        job_duration_by_export=dict(arguments.job_seconds_for),
         url_ttl_seconds=arguments.url_ttl,
         max_running_per_company=arguments.max_running,
         rows_per_day=arguments.rows_per_day,

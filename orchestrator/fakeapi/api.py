@@ -1,25 +1,38 @@
 """The Analytics Reports API app: create, status and download, behind Basic auth and companyKey.
 
-Checks run in the vendor's likely order: route, Basic credentials (401), companyKey on create (403),
-injected faults (429, 5xx), then the operation. Status and download accept the companyKey or the
-job's own analyticsAccessToken. Also serves `GET /_fake/counters` and `POST /_fake/reset` (no auth),
-which the real API does not have, for benchmarks whose fake runs in another process.
+Checks run in the vendor's likely order (see guard.py): route, Basic credentials (401), companyKey
+on create (403), injected faults (429, 5xx), then the operation. Status and download accept the
+companyKey or the job's own analyticsAccessToken (only the token with `access_tokens`). Also serves
+the helper endpoints (account.py), the API-origin hops of redirect_hops (hops.py), and
+`GET /_fake/counters`, `GET /_fake/timeline` and
+`POST /_fake/reset` (no auth), which the real API does not have, for benchmarks whose fake runs in
+another process.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import re
 
 from aiohttp import web
 
+from .account import add_account_routes
+from .bodies import FileSender
+from .guard import company_key_matches, guard, maybe_text_plain
+from .hops import HopHandlers, build_chain
 from .jobs import Job, new_job
 from .params import ExportRequest, parse_export_params, request_key
 from .routing import Route, parse_route
 from .state import FakeState
-from .views import PREFIX, create_result, envelope, fail, html_error, json_reply, status_result
+from .views import (
+    PREFIX,
+    create_result,
+    envelope,
+    fail,
+    json_reply,
+    next_status_view,
+    status_result,
+)
 
 CARE_EXPORTS = frozenset(
     {
@@ -45,23 +58,12 @@ INJECTED_FAILURE = "export failed (injected)"
 FORM = "application/x-www-form-urlencoded"
 
 
-def credentials_match(header: str, username: str, password: str) -> bool:
-    """True when an Authorization header carries exactly these Basic credentials."""
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        sent = base64.b64decode(token.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return hmac.compare_digest(sent, f"{username}:{password}".encode())
-
-
 class ApiHandlers:
     """Request handlers over one shared `FakeState`."""
 
     def __init__(self, state: FakeState) -> None:
         self._state = state
+        self._sender = FileSender(state)
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         """Any request under the reports prefix: route by raw path, guard, run the operation."""
@@ -76,47 +78,22 @@ class ApiHandlers:
             return fail(
                 405, f"method {request.method} not allowed", headers={"Allow": ", ".join(allowed)}
             )
-        rejection = self._guard(request, route)
+        rejection = guard(self._state, request, check_company_key=route.kind == "create")
         if rejection is not None:
             return rejection
+        response: web.StreamResponse
         if route.kind == "create":
             response = await self._create(request, route)
         else:
-            response = self._job_operation(request, route)
-        if response.content_type == "application/json" and self._state.chance(
-            self._state.config.faults.text_plain
-        ):
-            response.content_type = "text/plain"
-        return response
-
-    def _guard(self, request: web.Request, route: Route) -> web.Response | None:
-        """401, 403 (create only; jobs check access themselves), or an injected fault."""
-        config, counters = self._state.config, self._state.counters
-        header = request.headers.get("Authorization", "")
-        if not credentials_match(header, config.username, config.password):
-            counters.rejections["unauthorized"] += 1
-            challenge = {"WWW-Authenticate": 'Basic realm="Analytics API"'}
-            return fail(401, "Full authentication is required", headers=challenge)
-        if route.kind == "create" and request.query.get("companyKey") != config.company_key:
-            counters.rejections["forbidden"] += 1
-            return fail(403, "invalid companyKey")
-        return self._inject_faults()
-
-    def _inject_faults(self) -> web.Response | None:
-        state = self._state
-        faults = state.config.faults
-        if state.chance(faults.rate_limit):
-            state.counters.rejections["rate_limited"] += 1
-            retry = {"Retry-After": str(faults.retry_after_seconds)}
-            return fail(429, "rate limit exceeded", headers=retry)
-        if state.chance(faults.server_error):
-            state.counters.rejections["server_error"] += 1
-            return html_error(state.rng.choice((500, 502, 503)))
-        return None
+            response = await self._job_operation(request, route)
+        return maybe_text_plain(self._state, response)
 
     async def _create(self, request: web.Request, route: Route) -> web.Response:
         state = self._state
         config, counters = state.config, state.counters
+        refusal = self._refusal(route)
+        if refusal is not None:
+            return refusal
         if not _export_known(route):
             counters.rejections["bad_request"] += 1
             return fail(400, None, f"Unknown {route.source} export id '{route.export_id}'")
@@ -142,7 +119,22 @@ class ApiHandlers:
         counters.job_created(
             job.company_key, key, job.ends_at, fails=job.failure_reason is not None
         )
-        return json_reply(envelope("PASS", None, create_result(state.api_origin, job)))
+        tokens_only = config.faults.access_tokens
+        result = create_result(state.api_origin, job, tokens_only=tokens_only)
+        return json_reply(envelope("PASS", None, result))
+
+    def _refusal(self, route: Route) -> web.Response | None:
+        """404 for a missing_exports id, 403 for a refused_exports id; the account stays valid."""
+        faults, counters = self._state.config.faults, self._state.counters
+        if route.export_id in faults.missing_exports:
+            counters.rejections["export_missing"] += 1
+            return fail(404, f"No such export: {route.export_id}")
+        if route.export_id in faults.refused_exports:
+            counters.rejections["export_refused"] += 1
+            return fail(
+                403, f"Access denied: export {route.export_id} is not enabled for this account"
+            )
+        return None
 
     def _failure_reason(self, export: ExportRequest, key: str) -> str | None:
         """Decide at creation whether the job fails: by export, window, submit number, chance."""
@@ -155,7 +147,7 @@ class ApiHandlers:
             return "export too large: window exceeds the server's limit"
         return INJECTED_FAILURE if self._state.chance(faults.job_failure) else None
 
-    def _job_operation(self, request: web.Request, route: Route) -> web.Response:
+    async def _job_operation(self, request: web.Request, route: Route) -> web.StreamResponse:
         """Status or download of the job the path names: 404 unknown, 403 without key or token."""
         state = self._state
         job = None
@@ -167,23 +159,31 @@ class ApiHandlers:
         if not self._may_access(request, job):
             state.counters.rejections["forbidden"] += 1
             return fail(403, "invalid companyKey or analyticsAccessToken")
-        outcome = job.outcome(state.clock())
+        now = state.clock()
         if route.kind == "status":
-            return json_reply(envelope("PASS", None, status_result(state.api_origin, job, outcome)))
+            view = next_status_view(job, now, state.config.faults)
+            return json_reply(envelope("PASS", None, status_result(state.api_origin, job, view)))
+        outcome = job.outcome(now)
         if outcome != "COMPLETED":
             state.counters.rejections["not_ready"] += 1
             return fail(409, "export not ready" if outcome == "RUNNING" else "export failed")
+        if job.first_download_at is None:
+            job.first_download_at = now
+        if state.chance(state.config.faults.direct_download):
+            state.counters.downloads_direct += 1
+            return await self._sender.send(request, job, gzip=False)
         return self._redirect_to_storage(job)
 
     def _may_access(self, request: web.Request, job: Job) -> bool:
-        key = request.query.get("companyKey")
+        """The job's token, or the companyKey; with access_tokens the token and no companyKey."""
         token = request.query.get("analyticsAccessToken")
-        if key is not None and hmac.compare_digest(key.encode(), job.company_key.encode()):
-            return True
-        return token is not None and hmac.compare_digest(token.encode(), job.token.encode())
+        token_ok = token is not None and hmac.compare_digest(token.encode(), job.token.encode())
+        if self._state.config.faults.access_tokens:
+            return token_ok and "companyKey" not in request.query
+        return token_ok or company_key_matches(request, job.company_key)
 
     def _redirect_to_storage(self, job: Job) -> web.Response:
-        """307 to a pre-signed URL on the storage origin, already expired if the fault says so."""
+        """307 to a pre-signed URL on the storage origin (302 into a chain of redirect_hops)."""
         state = self._state
         now_ms = int(state.wall_clock() * 1000)
         expires_ms = now_ms + int(state.config.url_ttl_seconds * 1000)
@@ -195,8 +195,10 @@ class ApiHandlers:
             f"{state.storage_origin}/bucket/{job.object_id}"
             f"?X-Expires={expires_ms}&X-Signature={signature}"
         )
+        hops = state.config.faults.redirect_hops
         state.counters.downloads_redirected += 1
-        return web.Response(status=307, headers={"Location": location})
+        first = build_chain(state, location, hops)
+        return web.Response(status=302 if hops else 307, headers={"Location": first})
 
     async def counters(self, _request: web.Request) -> web.Response:
         return json_reply(self._state.counters.snapshot())
@@ -204,6 +206,20 @@ class ApiHandlers:
     async def reset(self, _request: web.Request) -> web.Response:
         self._state.counters.reset()
         return json_reply(self._state.counters.snapshot())
+
+    async def timeline(self, _request: web.Request) -> web.Response:
+        """Each job's created, ready and first-download times, in fake monotonic seconds."""
+        jobs = [
+            {
+                "workflow_id": job.workflow_id,
+                "export_id": job.request.export_id,
+                "created_at": job.created_at,
+                "ready_at": job.ends_at,
+                "first_download_at": job.first_download_at,
+            }
+            for job in self._state.jobs.all()
+        ]
+        return json_reply({"jobs": jobs})
 
 
 def _export_known(route: Route) -> bool:
@@ -242,5 +258,8 @@ def build_api_app(state: FakeState) -> web.Application:
     handlers = ApiHandlers(state)
     app.router.add_route("*", PREFIX + "{tail:.*}", handlers.dispatch)
     app.router.add_get("/_fake/counters", handlers.counters)
+    app.router.add_get("/_fake/timeline", handlers.timeline)
     app.router.add_post("/_fake/reset", handlers.reset)
+    app.router.add_get("/hop/{hop_id}", HopHandlers(state).follow, allow_head=False)
+    add_account_routes(app, state)
     return app

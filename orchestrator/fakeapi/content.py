@@ -25,6 +25,8 @@ How it is built:
   UTF-8, no BOM; an empty cell for null. Zero rows: the header line only.
 - json: a compact UTF-8 array of objects (`ensure_ascii=False`, separators `,` and `:`), keys in
   column order; `[]` for zero rows.
+- empty (`empty=`, the fake's empty_exports): no rows whatever the window; "header" gives the
+  usual zero-row file, "zero" a 0-byte body for csv (json stays `[]`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
+from typing import Literal
 
 from .params import Params, parse_export_params
 
@@ -43,6 +46,9 @@ CHUNK_SIZE = 64 * 1024
 _DAY_MS = 86_400_000
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
+
+EmptyForm = Literal["header", "zero"]
+"""How an emptied export looks: the zero-row file, or (csv only) a 0-byte body."""
 
 Value = int | str | None
 Formatter = Callable[[int, int, int], Value]
@@ -265,11 +271,16 @@ def iter_export(
     *,
     rows_per_day: int = DEFAULT_ROWS_PER_DAY,
     chunk_size: int = CHUNK_SIZE,
+    empty: EmptyForm | None = None,
 ) -> Iterator[bytes]:
     """The export file in chunks of about chunk_size bytes, so a large file never sits in memory."""
     header = tuple(dict.fromkeys(columns)) or default_columns(export_id)
-    rows = iter_rows(export_id, start_ms, end_ms, header, filters, rows_per_day=rows_per_day)
-    if report_format == "csv":
+    rows = iter_rows(
+        export_id, start_ms, end_ms, header, filters, rows_per_day=0 if empty else rows_per_day
+    )
+    if report_format == "csv" and empty == "zero":
+        chunks: Iterator[str] = iter(())
+    elif report_format == "csv":
         chunks = _csv_chunks(header, rows, chunk_size)
     elif report_format == "json":
         chunks = _json_chunks(header, rows, chunk_size)
@@ -289,10 +300,18 @@ def render_export(
     report_format: str,
     *,
     rows_per_day: int = DEFAULT_ROWS_PER_DAY,
+    empty: EmptyForm | None = None,
 ) -> bytes:
     """The whole export file as bytes (see the module docstring for the exact recipe)."""
     chunks = iter_export(
-        export_id, start_ms, end_ms, columns, filters, report_format, rows_per_day=rows_per_day
+        export_id,
+        start_ms,
+        end_ms,
+        columns,
+        filters,
+        report_format,
+        rows_per_day=rows_per_day,
+        empty=empty,
     )
     return b"".join(chunks)
 
@@ -303,8 +322,12 @@ def expected_file(
     report_format: str | None = None,
     *,
     rows_per_day: int = DEFAULT_ROWS_PER_DAY,
+    empty: EmptyForm | None = None,
 ) -> bytes:
-    """The file a job created with these parameters must serve; ValueError if they are invalid."""
+    """The file a job created with these parameters must serve; ValueError if they are invalid.
+
+    `FakeConfig.expected_file` calls this with the config's rows_per_day and empty_exports.
+    """
     request = parse_export_params(export_id, params)
     return render_export(
         request.export_id,
@@ -314,4 +337,5 @@ def expected_file(
         request.filters,
         report_format or request.report_format,
         rows_per_day=rows_per_day,
+        empty=empty,
     )

@@ -14,7 +14,8 @@ import threading
 
 from .clock import Clock
 
-REQUEST_KINDS = ("create", "status", "download", "storage")
+REQUEST_KINDS = ("create", "status", "download", "storage", "hop", "timezones", "teams")
+"""`hop`: a redirect_hops hop on either origin; `timezones`, `teams`: the helper endpoints."""
 REJECTION_KINDS = (
     "unauthorized",  # 401: missing or wrong Basic credentials
     "forbidden",  # 403: wrong companyKey or access token
@@ -23,8 +24,10 @@ REJECTION_KINDS = (
     "server_error",  # 500/502/503 from the server_error fault
     "bad_request",  # 400: invalid parameters or unknown export id
     "not_found",  # 404: unknown route, workflowId or runId
+    "export_missing",  # 404 on create for an export id in missing_exports
+    "export_refused",  # 403 on create for an export id in refused_exports
     "not_ready",  # 409: download asked before the job completed
-    "storage_denied",  # 403 from storage: Authorization header, bad signature or expired URL
+    "storage_denied",  # 403 from storage or a hop: Authorization header, bad signature or expiry
     "url_expired",  # the subset of storage_denied due to an expired URL
 )
 
@@ -52,11 +55,17 @@ class Counters:
         self.jobs_failed = 0
         """Jobs created to end FAILED (whether or not they have ended yet)."""
         self.downloads_redirected = 0
+        self.downloads_direct = 0
+        """Download requests answered 200 with the file itself (direct_download)."""
+        self.downloads_gzipped = 0
+        """Storage bodies sent with Content-Encoding: gzip (gzip_storage)."""
         self.downloads_completed = 0
+        """File bodies sent to their end, from storage or direct."""
         self.downloads_cut = 0
         self.expired_urls_issued = 0
         self.credential_leaks = 0
-        """Storage requests that carried an Authorization header, whatever its value."""
+        """Storage requests, and hops after the chain left the API origin, that carried an
+        Authorization header, whatever its value."""
         self.basic_credential_leaks = 0
         """The subset whose header held the API's Basic credentials or password."""
         self.max_running_by_company = {
@@ -115,6 +124,8 @@ class Counters:
             "jobs_created": self.jobs_created,
             "jobs_failed": self.jobs_failed,
             "downloads_redirected": self.downloads_redirected,
+            "downloads_direct": self.downloads_direct,
+            "downloads_gzipped": self.downloads_gzipped,
             "downloads_completed": self.downloads_completed,
             "downloads_cut": self.downloads_cut,
             "expired_urls_issued": self.expired_urls_issued,

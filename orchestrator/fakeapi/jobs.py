@@ -2,7 +2,8 @@
 
 A job is RUNNING from its creation until `ends_at` on the fake's monotonic clock, then COMPLETED,
 or FAILED when a fault chose so at creation. No background task moves it along: its state is read
-from the clock whenever asked, which is what lets tests drive time by hand.
+from the clock whenever asked, which is what lets tests drive time by hand. A job also counts the
+status polls it was asked (some answer forms depend on them) and remembers its first download.
 """
 
 from __future__ import annotations
@@ -36,13 +37,20 @@ def new_run_id() -> str:
 
 
 def new_access_token() -> str:
-    """A per-job analyticsAccessToken: base64 of 16 random bytes, so it ends in `==`."""
-    return base64.b64encode(secrets.token_bytes(16)).decode()
+    """A per-job analyticsAccessToken: base64 of 16 random bytes, so it ends in `==`.
+
+    Like the quick start's `53u6j8zjSLAe6e%2F8s80LtA%3D%3D`, it always holds a `+` or `/` as well,
+    so every token needs percent-encoding in a URL.
+    """
+    while True:
+        token = base64.b64encode(secrets.token_bytes(16)).decode()
+        if "+" in token or "/" in token:
+            return token
 
 
 @dataclass(slots=True)
 class Job:
-    """One export job; only `size` changes after creation (cached on first download)."""
+    """One export job; after creation only the caches, poll counts and first download change."""
 
     workflow_id: str
     run_id: str
@@ -55,6 +63,13 @@ class Job:
     ends_at: float
     failure_reason: str | None
     size: int | None = None
+    gzip_size: int | None = None
+    polls: int = 0
+    """Status requests answered for this job."""
+    polls_after_end: int = 0
+    """Of those, the ones answered from its finished state (after any QUEUED ones)."""
+    first_download_at: float | None = None
+    """Monotonic time of the first download request after the job was ready."""
 
     def outcome(self, now: float) -> Outcome:
         """The job's state at monotonic time `now`."""
@@ -116,6 +131,10 @@ class JobStore:
 
     def by_object(self, object_id: str) -> Job | None:
         return self._by_object.get(object_id)
+
+    def all(self) -> list[Job]:
+        """Every job, in creation order."""
+        return list(self._by_workflow.values())
 
     def __len__(self) -> int:
         return len(self._by_workflow)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .config import FakeConfig
 from .counters import Counters
 from .jobs import JobStore
 from .signing import UrlSigner
+
+if TYPE_CHECKING:
+    from .hops import Hop
 
 
 @dataclass(slots=True)
@@ -23,6 +28,8 @@ class FakeState:
     jobs: JobStore = field(default_factory=JobStore)
     signer: UrlSigner = field(default_factory=UrlSigner)
     rng: random.Random = field(default_factory=random.Random)
+    hops: dict[str, Hop] = field(default_factory=dict)
+    """Redirect hops handed out so far, by their random id (see hops.py)."""
     api_origin: str = ""
     storage_origin: str = ""
 
@@ -40,3 +47,11 @@ class FakeState:
     def chance(self, probability: float) -> bool:
         """Draw a fault; a zero probability draws nothing, so it does not shift the sequence."""
         return probability > 0 and self.rng.random() < probability
+
+    def record_leak(self, authorization: str) -> None:
+        """Count an Authorization header that reached storage or a hop past the API origin."""
+        config = self.config
+        basic = base64.b64encode(f"{config.username}:{config.password}".encode()).decode()
+        self.counters.credential_leaks += 1
+        if basic in authorization or config.password in authorization:
+            self.counters.basic_credential_leaks += 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
-from .jobs import Job, Outcome
+from .config import Faults
+from .jobs import Job
 
 PREFIX = "/api/public/reports/report/"
 
@@ -24,9 +26,12 @@ def envelope(status: str, message: str | None, result: Any) -> dict[str, Any]:
     return {"status": status, "request": None, "message": message, "result": result}
 
 
-def create_result(origin: str, job: Job) -> dict[str, Any]:
-    """The create answer: ids and a statusUrl that still carries the companyKey."""
-    status_url = job_url(origin, job, "status", companyKey=job.company_key)
+def create_result(origin: str, job: Job, *, tokens_only: bool = False) -> dict[str, Any]:
+    """The create answer: ids and a statusUrl that carries the companyKey (or else the token)."""
+    if tokens_only:
+        status_url = job_url(origin, job, "status", analyticsAccessToken=job.token)
+    else:
+        status_url = job_url(origin, job, "status", companyKey=job.company_key)
     return {
         "workflowId": job.workflow_id,
         "runId": job.run_id,
@@ -35,27 +40,61 @@ def create_result(origin: str, job: Job) -> dict[str, Any]:
     }
 
 
-def status_result(origin: str, job: Job, outcome: Outcome) -> dict[str, Any] | list[dict[str, Any]]:
-    """The status answer: an object when COMPLETED, a one-element list while RUNNING or FAILED."""
-    done = outcome == "COMPLETED"
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """What one status poll shows: the runner's state and detail, and whether the file is ready."""
+
+    runner_state: str
+    detail: str
+    ready: bool = False
+    """The object form (ready) instead of the one-element list (running, failed, unclear)."""
+    with_url: bool = False
+    reason: str | None = None
+
+
+def next_status_view(job: Job, now: float, faults: Faults) -> StatusView:
+    """Count one status poll of `job` and decide what it shows at monotonic time `now`.
+
+    In order: the first unknown_state_polls polls show QUEUED; then RUNNING until the job ends;
+    then closed_empty_detail_polls polls show CLOSED with an empty detail; then a COMPLETED job
+    shows an empty downloadUrl for late_url_polls more polls before its real answer.
+    """
+    job.polls += 1
+    if job.polls <= faults.unknown_state_polls:
+        return StatusView("QUEUED", "")
+    outcome = job.outcome(now)
+    if outcome == "RUNNING":
+        return StatusView("RUNNING", "")
+    job.polls_after_end += 1
+    unclear = faults.closed_empty_detail_polls
+    if job.polls_after_end <= unclear:
+        return StatusView("CLOSED", "")
+    if outcome == "FAILED":
+        return StatusView("CLOSED", "FAILED", reason=job.failure_reason)
+    late = job.polls_after_end <= unclear + faults.late_url_polls
+    return StatusView("CLOSED", "COMPLETED", ready=True, with_url=not late)
+
+
+def status_result(origin: str, job: Job, view: StatusView) -> dict[str, Any] | list[dict[str, Any]]:
+    """The status answer: an object when ready, a one-element list while running or failed."""
     job_info = {
         "workflowId": job.workflow_id,
         "runId": job.run_id,
         "downloadUrl": job_url(origin, job, "download", analyticsAccessToken=job.token)
-        if done
+        if view.with_url
         else "",
         "statusUrl": job_url(origin, job, "status", analyticsAccessToken=job.token),
     }
     runner = {
-        "runnerState": "RUNNING" if outcome == "RUNNING" else "CLOSED",
-        "reason": job.failure_reason if outcome == "FAILED" else None,
-        "detail": "" if outcome == "RUNNING" else outcome,
+        "runnerState": view.runner_state,
+        "reason": view.reason,
+        "detail": view.detail,
         "currentCount": None,
         "totalCount": None,
         "lastAcknowledgeTime": None,
     }
     entry = {"jobInfo": job_info, "result": runner}
-    return entry if done else [entry]
+    return entry if view.ready else [entry]
 
 
 def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

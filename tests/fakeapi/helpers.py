@@ -80,3 +80,35 @@ async def create_job(
     assert body["status"] == "PASS"
     result: dict[str, Any] = body["result"]
     return result
+
+
+async def poll(session: aiohttp.ClientSession, status_url: str) -> tuple[dict[str, Any], bool]:
+    """One status poll: the job's entry (from the list or object form) and whether it was an object."""
+    status, body, _ = await send(session, "GET", status_url)
+    assert status == 200, body
+    result = body["result"]
+    if isinstance(result, list):
+        [entry] = result
+        return entry, False
+    return result, True
+
+
+async def follow(
+    session: aiohttp.ClientSession, fake: FakeApi, url: str, *, max_hops: int = 5
+) -> tuple[list[tuple[int, str]], bytes, dict[str, str]]:
+    """Follow a download like `curl -L` with Basic credentials sent to the API origin only,
+    never again once a hop left it; the (status, url) of each answer, the raw (undecoded)
+    final body and its headers. Use a session made with `auto_decompress=False`."""
+    answers: list[tuple[int, str]] = []
+    left_api = False
+    for _ in range(max_hops + 1):
+        left_api = left_api or not url.startswith(fake.base_url + "/")
+        headers = {} if left_api else AUTH
+        async with session.get(
+            URL(url, encoded=True), headers=headers, allow_redirects=False
+        ) as response:
+            answers.append((response.status, url))
+            if response.status not in (301, 302, 303, 307, 308):
+                return answers, await response.read(), dict(response.headers)
+            url = response.headers["Location"]
+    raise AssertionError(f"more than {max_hops} redirects: {answers}")
