@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from orchestrator.core.jobs import Job, Window
-from orchestrator.fakeapi import FakeApi, FakeConfig, expected_file
+from orchestrator.fakeapi import FakeApi, FakeConfig
 
 T = TypeVar("T")
 
@@ -88,7 +88,7 @@ def fake_in_thread(config: FakeConfig, **options: Any) -> Iterator[RunningFake]:
 
 def expected_bytes(job: Job, config: FakeConfig) -> bytes:
     """The exact file the fake serves for this job's request."""
-    return expected_file(job.export_id, job.request_params(), rows_per_day=config.rows_per_day)
+    return config.expected_file(job.export_id, job.request_params())
 
 
 def assert_tree_matches(
