@@ -38,6 +38,7 @@ from orchestrator.edges.settings import (
 from orchestrator.edges.status import describe_journal
 from orchestrator.errors import ManifestError, OrchestratorError, SettingsError, UsageError
 from orchestrator.exit_codes import ExitCode, describe_error, exit_code_for
+from orchestrator.forecast import forecast
 from orchestrator.summary import describe_outcome
 
 DEFAULT_MANIFEST = Path("jobs.yaml")
@@ -293,12 +294,15 @@ def _validate_json(arguments: argparse.Namespace) -> ExitCode:
 
 
 def command_plan(arguments: argparse.Namespace) -> ExitCode:
-    _, expanded, as_of = planned(arguments, settings_from(arguments))
+    settings = settings_from(arguments)
+    _, expanded, as_of = planned(arguments, settings)
     jobs = expanded.jobs
+    expected = forecast(jobs, settings)
     if arguments.json:
         document = {
             "as_of": as_of.isoformat(),
             "total": len(jobs),
+            "estimate": expected.fields(),
             "jobs": [
                 {
                     "key": job.key,
@@ -325,6 +329,7 @@ def command_plan(arguments: argparse.Namespace) -> ExitCode:
     per_export = Counter(job.export_name for job in jobs)
     breakdown = ", ".join(f"{name} {count}" for name, count in per_export.items())
     print(f"\n{len(jobs)} jobs as of {as_of}" + (f" ({breakdown})" if breakdown else ""))
+    print(expected.describe(settings.requests_per_minute))
     return ExitCode.OK
 
 

@@ -304,6 +304,25 @@ def read_records(path: Path) -> dict[str, JobRecord]:
         connection.close()
 
 
+def read_observations(path: Path) -> list[Observation]:
+    """What earlier exports took, from a journal read without its lock; none if it has none."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        rows = connection.execute(
+            "SELECT export_id, window_seconds, lower, upper FROM durations ORDER BY id DESC "
+            "LIMIT ?",
+            (OBSERVATIONS_KEPT,),
+        ).fetchall()
+    except sqlite3.Error:  # an older journal, or none at all
+        return []
+    finally:
+        connection.close()
+    return [Observation(*row) for row in reversed(rows)]
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
