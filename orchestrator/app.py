@@ -143,7 +143,9 @@ async def execute(
     try:
         structlog.contextvars.bind_contextvars(run=run_id)
         _log.info("orchestrator.run_started", jobs=len(request.jobs), out=str(settings.out))
-        results, stop = await _run_jobs(settings, access, tls, journal, request, tally, watch)
+        results, stop = await _run_jobs(
+            settings, access, tls, journal, request, tally, watch, started
+        )
     finally:
         journal.close()
     code = _exit_code(results, stop.code)
@@ -195,6 +197,7 @@ async def _run_jobs(
     request: RunRequest,
     tally: RequestTally,
     watch: Watch | None,
+    started: datetime,
 ) -> tuple[list[JobResult], _Stop]:
     """Results, and why the run stopped early if it did (a signal, the deadline, credentials)."""
     connections = settings.max_in_flight + settings.max_downloads + 4
@@ -230,6 +233,7 @@ async def _run_jobs(
             pressure=budget.pressure,
             force=request.force,
             verify=request.verify,
+            started=started,
         )
         records = await journal.load()
         launch_limit = 2 * settings.max_in_flight + settings.max_downloads

@@ -31,6 +31,8 @@ class JobRecord:
     mtime_ns: int | None = None
     inode: int | None = None
     """With `bytes`: the stored file as it was written, so a rerun re-hashes only a changed file."""
+    open: int = 0
+    """The stored file is of a window that had not ended when its run started: fetch it again."""
     error: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0

@@ -24,6 +24,9 @@ class JobResult:
     error: str | None = None
     reused: bool = False
     """The file was already in place from an earlier run, with the recorded sha256."""
+    open: bool = False
+    """The window had not ended when the run started: the file is not final, the next run
+    fetches it again (until a run starts after the window's end)."""
     resubmitted_uncertain: bool = False
     """An earlier run died between sending a submit and journaling its answer; submitted again."""
 

@@ -64,7 +64,11 @@ CREATE TABLE IF NOT EXISTS durations (
     at             REAL NOT NULL
 );
 """
-_ADDED_COLUMNS = {"mtime_ns": "INTEGER", "inode": "INTEGER"}
+_ADDED_COLUMNS = {
+    "mtime_ns": "INTEGER",
+    "inode": "INTEGER",
+    "open": "INTEGER NOT NULL DEFAULT 0",
+}
 """Columns newer than the first journals: added to an older journal when it is opened."""
 OBSERVATIONS_KEPT = 5000
 """Most recent durations read back for the polling model: plenty per kind of export."""

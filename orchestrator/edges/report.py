@@ -42,6 +42,7 @@ def job_entry(result: JobResult, secrets: Sequence[str] = ()) -> dict[str, Any]:
         "runId": result.ids.run_id if result.ids else None,
         "error": sanitize(result.error, secrets) if result.error else None,
         "reused": result.reused,
+        "open": result.open,
         "resubmitted_uncertain": result.resubmitted_uncertain,
     }
 

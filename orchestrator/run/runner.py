@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, assert_never
 
 import anyio
@@ -101,6 +102,7 @@ class JobRunner:
         clock: Callable[[], float] = anyio.current_time,
         force: bool = False,
         verify: bool = False,
+        started: datetime | None = None,
     ) -> None:
         self._client = client
         self._sink = sink
@@ -118,6 +120,8 @@ class JobRunner:
         self._clock = clock
         self._force = force
         self._verify = verify
+        self._started = started or datetime.now(UTC)
+        """When the run started: a window not ended by then is `open`, its file not final."""
         self._warned: set[str] = set()
         self._latest: dict[str, JobRecord | None] = {}
         """The journal's record of each job as this runner last saw or wrote it."""
@@ -142,7 +146,10 @@ class JobRunner:
         self._on_state(job, state)
         uncertain = isinstance(state, Submit) and state.uncertain
         final = await self._drive(job, state)
-        return _outcome(job, final, uncertain=uncertain)
+        outcome = _outcome(job, final, uncertain=uncertain)
+        if isinstance(final, Stored) and job.window.open_at(self._started):
+            return replace(outcome, result=replace(outcome.result, open=True))
+        return outcome
 
     async def record_crash(self, job: Job, reason: str) -> None:
         """Journal a job that ended in a bug, so `status` and the next run see it as failed."""
@@ -150,6 +157,8 @@ class JobRunner:
 
     async def _reusable(self, job: Job, record: JobRecord | None) -> JobResult | None:
         if self._force or record is None or record.state not in ("downloaded", "empty"):
+            return None
+        if record.open:  # fetched before its window ended: not final, fetch it again
             return None
         if not record.path or not record.sha256:
             return None
@@ -357,6 +366,7 @@ class JobRunner:
                     "sha256": final.sha256,
                     "mtime_ns": final.mtime_ns,
                     "inode": final.inode,
+                    "open": int(job.window.open_at(self._started)),
                     "error": None,
                 }
             case Failed():

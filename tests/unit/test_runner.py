@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -343,3 +344,23 @@ async def test_polls_learn_when_an_export_is_likely_done() -> None:
     assert polls[0] >= 5  # from a 1 s first poll, growing by half each time
     assert sum(polls[1:]) <= 1.6 * 9, polls
     assert len(await rig.journal.observations()) == 10
+
+
+async def test_a_file_of_a_window_not_ended_at_the_start_is_open_and_not_reused() -> None:
+    """A run that started before the window's end stores its file as open (fetched again next
+    time); a run that started after it stores it as final, and the next run reuses it."""
+    job = day_job()
+    before_end = Rig()
+    before_end.runner._started = job.window.end - timedelta(hours=1)
+    outcome = await before_end.run(job)
+    record = (await before_end.journal.load())[job.key]
+    assert outcome.result.open and record.open == 1
+    again = await before_end.run(job, record)
+    assert not again.result.reused and len(before_end.client.sent) == 2
+
+    after_end = Rig()
+    after_end.runner._started = job.window.end + timedelta(minutes=1)
+    await after_end.run(job)
+    record = (await after_end.journal.load())[job.key]
+    assert record.open == 0
+    assert (await after_end.run(job, record)).result.reused
