@@ -22,8 +22,8 @@ lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff format --check orchestrator tests benchmarks
 	$(BIN)/mypy
 
-test: lint  ## lint, then the whole test suite
-	$(BIN)/pytest -q
+test: lint  ## lint, then the whole test suite on two workers (under two minutes on two cores)
+	$(BIN)/pytest -q -n 2
 
 bench: $(STAMP)  ## throughput and memory of a 1,000-job run against the fake (not a test)
 	$(BIN)/python benchmarks/run.py
@@ -35,7 +35,9 @@ lock: $(STAMP)  ## regenerate requirements.lock (runtime) and requirements-build
 		| $(BIN)/uv pip compile - --universal --python-version 3.11 --generate-hashes \
 		--custom-compile-command "make lock" --quiet -o requirements-build.lock
 
-soak: $(STAMP)  ## slow checks kept out of `make test`: the image's install from the lock into a fresh venv, from PyPI
+soak: $(STAMP)  ## deep fuzzing, 20 SIGKILLs, and the image's install from the lock (PyPI)
+	ORCHESTRATOR_TEST_DEPTH=4 $(BIN)/pytest -q -n 2 tests/security tests/core/test_manifest_fuzz.py \
+		tests/integration/test_resilience.py
 	$(BIN)/pytest -q -m soak tests/deploy
 
 format: $(STAMP)

@@ -12,8 +12,13 @@ from orchestrator.core.manifest import Manifest, parse_manifest
 from orchestrator.core.planner import plan
 from orchestrator.errors import ManifestError
 from tests.core.strategies import AS_OF, EXAMPLE, valid_manifests
+from tests.depth import scaled
 
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=scaled(200, quick=1 / 2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 junk = st.one_of(
     st.none(),

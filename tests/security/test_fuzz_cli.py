@@ -38,6 +38,7 @@ from orchestrator.core.manifest import load_manifest
 from orchestrator.core.planner import plan
 from orchestrator.errors import ManifestError
 from tests.core.strategies import AS_OF, EXAMPLE, valid_manifests
+from tests.depth import scaled
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF_ARG = AS_OF.isoformat()
@@ -49,9 +50,10 @@ CLOSED_PORT_URL = "http://127.0.0.1:9"
 
 
 def fuzz(examples: int) -> settings:
-    """Hypothesis settings for `examples` runs of a body that calls `main` and writes files."""
+    """Hypothesis settings for `examples` runs of a body that calls `main` and writes files:
+    a third of them in `make test`, four thirds in `make soak` (see tests/depth.py)."""
     return settings(
-        max_examples=examples,
+        max_examples=scaled(examples, quick=1 / 3),
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
