@@ -255,9 +255,14 @@ class ReportsClient:
 
     def _server_url(self, text: str) -> URL:
         """A URL the server returned, kept byte for byte, and only if it is on the API's origin."""
-        url = URL(text, encoded=True)
-        if not url.is_absolute():
-            url = self._access.base_url.join(url)
+        try:
+            url = URL(text, encoded=True)
+            if not url.is_absolute():
+                url = self._access.base_url.join(url)
+            origin_of(url)
+        except ValueError as error:  # yarl: a bracket left open, a port past 65535, ...
+            shown = sanitize(text[:200], self._access.secrets)
+            raise BadResponse(f"the server sent an unusable URL {shown!r}: {error}") from None
         if not self._access.may_receive_credentials(url):
             raise OriginRefused(
                 f"the server sent a URL on another origin ({url.origin()}); credentials go only to "
@@ -273,7 +278,14 @@ class ReportsClient:
                 f"{self._safe(current)} answered {response.status} without a Location",
                 status=response.status,
             )
-        target = current.join(URL(location, encoded=True))
+        try:
+            target = current.join(URL(location, encoded=True))
+            origin_of(target)
+        except ValueError as error:
+            raise BadResponse(
+                f"{self._safe(current)} redirected to an unusable URL: {error}",
+                status=response.status,
+            ) from None
         if target.scheme not in ("http", "https"):
             raise OriginRefused(
                 f"{self._safe(current)} redirects to a {target.scheme or 'relative'} URL; refusing"

@@ -213,6 +213,13 @@ class Journal:
             with _Transaction(connection):
                 for write in batch:
                     write.result = write.apply(connection)
+        except (sqlite3.Error, OSError) as error:
+            failure = JournalUnavailable(
+                f"writing the journal {self.path} failed: {error}; the run cannot record its "
+                "progress (is the disk full?)"
+            )
+            for write in batch:
+                write.error = failure
         except BaseException as error:
             for write in batch:
                 write.error = error

@@ -27,7 +27,7 @@ from orchestrator.core.jobs import Job
 from orchestrator.core.records import JobRecord
 from orchestrator.core.results import JobResult
 from orchestrator.core.states import PENDING
-from orchestrator.errors import CredentialsRejected
+from orchestrator.errors import CredentialsRejected, OrchestratorError
 from orchestrator.run.progress import RunProgress
 from orchestrator.run.runner import JobRunner, Outcome
 from orchestrator.run.shelter import Shelter
@@ -136,8 +136,11 @@ class Scheduler:
         except Exception as error:
             _log.exception("orchestrator.job_crashed", job=job.key)
             reason = f"internal error: {type(error).__name__}: {error}"
-            await self._runner.record_crash(job, reason)
             outcome = Outcome(JobResult(job, "failed", error=reason))
+            try:
+                await self._runner.record_crash(job, reason)
+            except OrchestratorError as unrecorded:  # the journal itself failed
+                _log.error("orchestrator.crash_not_journaled", job=job.key, error=str(unrecorded))
         finally:
             if outcome is not None:
                 self._settle(job, outcome)

@@ -28,6 +28,7 @@ MODES = (
     "empty_body",  # status answers 200 with nothing
     "endless_body",  # status streams a body that never ends
     "string_result",  # status result is a string
+    "bad_url",  # statusUrl with a port past 65535 (yarl refuses it)
 )
 
 
@@ -53,6 +54,8 @@ def build_api(state: Hostile) -> web.Application:
         if mode == "redirect_create":
             raise web.HTTPFound(f"{state.elsewhere_url}/steal")
         origin = state.elsewhere_url if mode == "foreign_status" else state.api_url
+        if mode == "bad_url":
+            origin = "http://127.0.0.1:99999"
         status_url = f"{origin}{PREFIX}/wf/{mode}%2B%3D/status?analyticsAccessToken={token}"
         return web.json_response(
             _envelope(

@@ -26,6 +26,7 @@ EXPECTED_ERRORS = {
     "empty_body": "empty body",
     "endless_body": "larger than",
     "string_result": "report engine unavailable",
+    "bad_url": "unusable URL",
 }
 
 
