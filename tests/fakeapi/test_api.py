@@ -177,18 +177,22 @@ async def test_status_is_a_list_while_running_and_an_object_when_ready() -> None
 
 
 async def test_a_job_finishes_on_the_real_clock() -> None:
-    """On the default monotonic clock a 20 ms job is RUNNING at first and COMPLETED soon after."""
+    """On the default monotonic clock a job runs, then completes by itself."""
     with anyio.fail_after(5):
         async with (
-            FakeApi(FakeConfig(job_duration=0.02)) as fake,
+            FakeApi(FakeConfig(job_duration=0.05)) as fake,
             aiohttp.ClientSession() as session,
         ):
             created = await create_job(session, fake)
-            _, body, _ = await send(session, "GET", created["statusUrl"])
-            assert isinstance(body["result"], list)
-            await anyio.sleep(0.03)
-            _, body, _ = await send(session, "GET", created["statusUrl"])
-            assert body["result"]["result"]["detail"] == "COMPLETED"
+            answers = []
+            while True:
+                _, body, _ = await send(session, "GET", created["statusUrl"])
+                result = body["result"]
+                answers.append("list" if isinstance(result, list) else result["result"]["detail"])
+                if answers[-1] == "COMPLETED":
+                    break
+                await anyio.sleep(0.01)
+    assert answers[-1] == "COMPLETED" and set(answers) <= {"list", "COMPLETED"}
 
 
 async def test_failed_job_stays_a_list_with_closed_failed() -> None:
