@@ -36,13 +36,17 @@ def render(snapshot: Snapshot) -> Table:
         *(f"{snapshot.counts[name]:,}" for name in COLUMNS),
         f"{snapshot.reused:,}",
     )
-    left = "unknown" if snapshot.seconds_left is None else describe_seconds(snapshot.seconds_left)
+    left = (
+        "time left: estimating"
+        if snapshot.seconds_left is None
+        else (f"about {describe_seconds(snapshot.seconds_left)} left")
+    )
     table.caption = (
         f"{snapshot.finished + snapshot.reused:,} of {snapshot.planned:,} finished · "
         f"{describe_bytes(snapshot.bytes)} · budget {snapshot.requests_in_last_minute}/"
         f"{snapshot.requests_per_minute:g} a minute · {snapshot.requests:,} requests "
         f"({snapshot.retries:,} retried, {snapshot.throttled:,} throttled) · "
-        f"elapsed {describe_seconds(snapshot.elapsed)} · about {left} left"
+        f"elapsed {describe_seconds(snapshot.elapsed)} · {left}"
     )
     table.caption_justify = "left"
     return table

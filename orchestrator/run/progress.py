@@ -137,13 +137,16 @@ class RunProgress:
         finished = sum(columns[name] for name in ("done", "empty", "failed", "split"))
         remaining = max(self.planned - finished - self.reused, 0)
         per_export = requests / finished if finished else COLD_REQUESTS_PER_EXPORT
-        left = seconds_left(
+        typical = self.typical_seconds()
+        left: float | None = seconds_left(
             remaining,
             requests_per_export=per_export,
             requests_per_minute=requests_per_minute,
             in_flight=in_flight,
-            typical_seconds=self.typical_seconds(),
+            typical_seconds=typical,
         )
+        if typical is None and remaining and not finished:
+            left = None  # nothing has finished yet: no honest estimate
         return Snapshot(
             planned=self.planned,
             counts=columns,
