@@ -10,6 +10,7 @@ import random
 import secrets
 import signal
 import ssl
+from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from orchestrator.core.jobs import Job
 from orchestrator.core.lifecycle import Policies
 from orchestrator.core.polling import DurationModel, PollPolicy
 from orchestrator.core.results import JobResult
+from orchestrator.core.shard import Shard
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess, ReportsClient
 from orchestrator.edges.journal import Journal
@@ -33,7 +35,12 @@ from orchestrator.edges.report import totals, write_report
 from orchestrator.edges.settings import ENV_PREFIX, Settings
 from orchestrator.edges.sink import FileSink
 from orchestrator.edges.tally import RequestTally
-from orchestrator.errors import CredentialsRejected, OrchestratorError, SettingsError
+from orchestrator.errors import (
+    CredentialsRejected,
+    JournalUnavailable,
+    OrchestratorError,
+    SettingsError,
+)
 from orchestrator.exit_codes import ExitCode
 from orchestrator.run.progress import RunProgress, Snapshot
 from orchestrator.run.runner import JobRunner
@@ -55,6 +62,8 @@ class RunRequest:
     force: bool = False
     verify: bool = False
     """Hash every finished file on reuse, even when its size, mtime and inode are unchanged."""
+    shard: Shard = field(default_factory=Shard)
+    """`jobs` are already this shard's; the shard picks the journal, budget and metrics labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +147,21 @@ async def execute(
     tls = tls_context(settings)  # a broken CA bundle is a settings error, found before any work
     started = datetime.now(UTC)
     run_id = new_run_id(started)
-    journal = Journal(settings.journal_path())
-    journal.open()
+    journal = Journal(settings.journal_path(request.shard))
+    try:
+        journal.open()
+    except JournalUnavailable:
+        await _publish_metrics(settings, request.shard, [], tally, started, ExitCode.USAGE)
+        raise
     try:
         structlog.contextvars.bind_contextvars(run=run_id)
-        _log.info("orchestrator.run_started", jobs=len(request.jobs), out=str(settings.out))
+        _log.info(
+            "orchestrator.run_started",
+            jobs=len(request.jobs),
+            out=str(settings.out),
+            shard=str(request.shard),
+            requests_per_minute=round(request.shard.budget(settings.requests_per_minute), 3),
+        )
         results, stop = await _run_jobs(
             settings, access, tls, journal, request, tally, watch, started
         )
@@ -167,7 +186,38 @@ async def execute(
     _log.info(
         "orchestrator.run_finished", exit_code=int(code), report=str(report), **totals(results)
     )
+    await _publish_metrics(settings, request.shard, results, tally, started, code)
     return RunOutcome(code, results, report, stop.reason, tally)
+
+
+async def _publish_metrics(
+    settings: Settings,
+    shard: Shard,
+    results: Sequence[JobResult],
+    tally: RequestTally,
+    started: datetime,
+    code: ExitCode,
+) -> None:
+    """The run's metrics to the file and the Pushgateway, if configured; failures only warn."""
+    if settings.metrics_file is None and settings.pushgateway is None:
+        return
+    # imported here: prometheus_client adds a fifth to start-up, before the SIGTERM handler is in
+    from orchestrator.edges.metrics import RunFacts, publish, read_last_success
+
+    path = Path(shard.file_for(settings.metrics_file)) if settings.metrics_file else None
+    grouping = {"shard": str(shard.index)} if shard.sharded else {}
+    facts = RunFacts.of(
+        Counter(result.status for result in results),
+        tally,
+        bytes_written=totals(results)["bytes"],
+        started=started.timestamp(),
+        finished=datetime.now(UTC).timestamp(),
+        exit_code=int(code),
+        previous_success=read_last_success(path) if path else None,
+        labels=grouping,  # in the file; the gateway adds its grouping labels itself
+    )
+    with anyio.CancelScope(shield=True):
+        await publish(facts, metrics_file=path, pushgateway=settings.pushgateway, grouping=grouping)
 
 
 @dataclass
@@ -207,7 +257,7 @@ async def _run_jobs(
     progress = RunProgress(len(request.jobs), clock=anyio.current_time)
     began = anyio.current_time()
     async with http_session(settings, tls, connections) as session:
-        budget = RequestBudget(settings.requests_per_minute)
+        budget = RequestBudget(request.shard.budget(settings.requests_per_minute))
         client = ReportsClient(
             session,
             access,

@@ -26,6 +26,7 @@ from rich.console import Console
 from orchestrator.app import RunRequest, execute
 from orchestrator.core.manifest import Manifest, load_manifest
 from orchestrator.core.planner import Plan, plan
+from orchestrator.core.shard import Shard, select
 from orchestrator.display import LiveDisplay, ProgressLog
 from orchestrator.edges.logs import configure_logging
 from orchestrator.edges.preflight import check_output_tree, manifest_path_problem
@@ -33,9 +34,10 @@ from orchestrator.edges.settings import (
     Settings,
     load_settings,
     setting_help,
+    shard_of_run,
     value_origins,
 )
-from orchestrator.edges.status import describe_journal
+from orchestrator.edges.status import describe_journals
 from orchestrator.errors import ManifestError, OrchestratorError, SettingsError, UsageError
 from orchestrator.exit_codes import ExitCode, describe_error, exit_code_for
 from orchestrator.forecast import forecast
@@ -106,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-hash every finished file before reusing it (default: only those whose size, "
         "mtime or inode changed)",
+    )
+    run.add_argument(
+        "--shard",
+        metavar="I[/N]",
+        help="run only shard I (0-based) of N of the planned jobs, with 1/N of the request "
+        "budget and a journal of its own (default: I from $JOB_COMPLETION_INDEX when set, "
+        "N from $ORCHESTRATOR_SHARDS, default 1: every job)",
     )
     run.set_defaults(command=command_run)
 
@@ -196,6 +205,8 @@ _SETTING_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--log-format", "log_format", "auto: console on a terminal, JSON lines otherwise"),
     ("--log-level", "log_level", "the least severe log lines written"),
     ("--progress-seconds", "progress_seconds", "without a terminal, how often progress is logged"),
+    ("--metrics-file", "metrics_file", "Prometheus metrics written here at the end of every run"),
+    ("--pushgateway", "pushgateway", "Prometheus Pushgateway the same metrics are pushed to"),
 )
 """The flags of `run` and `config`: (flag, setting, what it is). Each overrides the ORCHESTRATOR_*
 setting of that name; its type, choices and default come from the Settings model."""
@@ -336,8 +347,9 @@ def command_plan(arguments: argparse.Namespace) -> ExitCode:
 def command_run(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
     settings.credentials()
+    shard = shard_of_run(arguments.shard, settings.shards)
     _, expanded, as_of = planned(arguments, settings)
-    check_output_tree(settings.out, settings.journal_path())  # before the first request
+    check_output_tree(settings.out, settings.journal_path(shard))  # before the first request
     manifest = str(arguments.manifest)
     run = partial(
         run_and_report,
@@ -345,6 +357,7 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
         as_of=as_of,
         force=arguments.force,
         verify=arguments.verify,
+        shard=shard,
     )
     return anyio.run(run, settings, expanded)
 
@@ -357,15 +370,18 @@ async def run_and_report(
     as_of: date,
     force: bool = False,
     verify: bool = False,
+    shard: Shard | None = None,
 ) -> ExitCode:
     """Run a plan with logging configured from `settings`, showing progress as it goes (a live
     table on a terminal, progress log events otherwise); print the human summary on stdout."""
+    shard = shard or Shard()
     request = RunRequest(
-        jobs=expanded.jobs,
+        jobs=select(expanded.jobs, shard),
         manifest=manifest,
         as_of=as_of.isoformat(),
         force=force,
         verify=verify,
+        shard=shard,
     )
     secrets = settings.secret_values()
     live = settings.log_format != "json" and sys.stderr.isatty()
@@ -399,7 +415,7 @@ def command_config(arguments: argparse.Namespace) -> ExitCode:
 
 def command_status(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
-    print(describe_journal(settings.journal_path()))
+    print(describe_journals(settings.journal_path()))
     return ExitCode.OK
 
 

@@ -35,10 +35,13 @@ from orchestrator.core.layout import JOURNAL_FILE, STATE_FOLDER
 from orchestrator.core.origins import secure_enough
 from orchestrator.core.planner import MAX_JOBS
 from orchestrator.core.redact import sanitize
+from orchestrator.core.shard import MAX_SHARDS, Shard, ShardError, parse_shard
 from orchestrator.edges.folders import is_dir, is_file
 from orchestrator.errors import SettingsError
 
 ENV_PREFIX = "ORCHESTRATOR_"
+COMPLETION_INDEX = "JOB_COMPLETION_INDEX"
+"""Set by Kubernetes in each pod of an Indexed Job: that pod's index, the default shard index."""
 DEFAULT_SECRETS_DIR = Path("/run/secrets/orchestrator")
 SECRET_FIELDS = ("username", "password", "company_key")
 """The credentials a run needs."""
@@ -97,6 +100,13 @@ class Settings(BaseSettings):
     care_path: str = CARE_PATH
     publishing_path: str = PUBLISHING_PATH
 
+    shards: int = Field(default=1, gt=0, le=MAX_SHARDS)
+    """How many pods split the planned jobs between them; each runs its own `--shard I`."""
+    metrics_file: Path | None = None
+    """Prometheus text written at the end of every run (node-exporter's textfile collector)."""
+    pushgateway: str | None = None
+    """A Pushgateway the same metrics are pushed to at the end of every run."""
+
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -150,6 +160,22 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} is not a readable file of CA certificates")
         return value
 
+    @field_validator("metrics_file")
+    @classmethod
+    def _in_a_folder(cls, value: Path | None) -> Path | None:
+        """Checked before the run, not discovered after hours of work."""
+        if value is not None and not is_dir(value.parent):
+            raise ValueError(f"{value}: its folder {value.parent} does not exist")
+        return value
+
+    @field_validator("pushgateway")
+    @classmethod
+    def _gateway_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        url = _http_origin(value)
+        return str(url.origin()) + url.path.rstrip("/")
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
@@ -171,8 +197,10 @@ class Settings(BaseSettings):
             self.company_key.get_secret_value(),
         )
 
-    def journal_path(self) -> Path:
-        return self.journal or self.out / STATE_FOLDER / JOURNAL_FILE
+    def journal_path(self, shard: Shard | None = None) -> Path:
+        """The journal file; a shard of several keeps its own beside it (see core.shard)."""
+        base = self.journal or self.out / STATE_FOLDER / JOURNAL_FILE
+        return Path(shard.file_for(base)) if shard is not None else base
 
     def shown(self) -> dict[str, object]:
         """The settings as JSON values for `orchestrator config`: password and company key masked,
@@ -265,6 +293,29 @@ def _secrets_folder() -> Path | None:
 
 def _present(secret: SecretStr | None) -> bool:
     return secret is not None and bool(secret.get_secret_value())
+
+
+def shard_of_run(flag: str | None, shards: int) -> Shard:
+    """This process's shard: `--shard I/N` or `--shard I`, else $JOB_COMPLETION_INDEX of
+    $ORCHESTRATOR_SHARDS, else the only shard; a SettingsError names the value to fix."""
+    index = os.environ.get(COMPLETION_INDEX, "").strip()
+    try:
+        if flag is not None:
+            return parse_shard(flag, shards)
+        if index:
+            return parse_shard(index, shards)
+    except ShardError as error:
+        given = flag if flag is not None else index
+        where = f"--shard {flag!r}" if flag is not None else f"{COMPLETION_INDEX}={index!r}"
+        if "/" not in given:
+            where += f" with {ENV_PREFIX}SHARDS={shards}"
+        raise SettingsError(f"{where}: {error}") from None
+    if shards > 1:
+        raise SettingsError(
+            f"{ENV_PREFIX}SHARDS is {shards}: give this process's shard with --shard I "
+            f"(0 to {shards - 1}) or set {COMPLETION_INDEX}"
+        )
+    return Shard()
 
 
 def load_settings(**overrides: object) -> Settings:
