@@ -1,7 +1,9 @@
-"""A stand-in Pushgateway: an aiohttp server on 127.0.0.1 that records every push it receives."""
+"""A stand-in Pushgateway (an aiohttp server on 127.0.0.1 that records every push it receives), and
+reading Prometheus text back with prometheus_client's own parser."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -9,6 +11,7 @@ from dataclasses import dataclass, field
 import anyio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from prometheus_client.parser import text_string_to_metric_families
 
 
 @dataclass(frozen=True)
@@ -47,3 +50,23 @@ async def gateway(answer: int = 200, *, stall: bool = False) -> AsyncIterator[Ga
     async with TestServer(app, host="127.0.0.1") as server:
         state.url = str(server.make_url("")).rstrip("/")
         yield state
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def samples(text: str) -> Samples:
+    """Every sample of a Prometheus text, by name and sorted labels, checking each is a gauge."""
+    found: Samples = {}
+    for family in text_string_to_metric_families(text):
+        assert family.type == "gauge", family.name
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

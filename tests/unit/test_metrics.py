@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import anyio
 import pytest
 from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from orchestrator.edges.metrics import (
@@ -21,19 +19,7 @@ from orchestrator.edges.metrics import (
     read_last_success,
 )
 from orchestrator.edges.tally import NETWORK_ERROR, RequestTally
-from tests.gateway import gateway
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def samples(text: str) -> Samples:
-    """Every sample of a Prometheus text, by name and sorted labels, checking each is a gauge."""
-    found: Samples = {}
-    for family in text_string_to_metric_families(text):
-        assert family.type == "gauge", family.name
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
+from tests.gateway import Samples, closed_port, gateway, samples
 
 
 def a_tally() -> RequestTally:
@@ -149,12 +135,6 @@ async def test_an_unsharded_push_goes_to_the_job_alone() -> None:
         async with gateway() as served:
             assert await push(build_registry(facts()), served.url, {})
     assert [p.path for p in served.pushes] == ["/metrics/job/orchestrator"]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.anyio
