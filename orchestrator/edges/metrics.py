@@ -16,7 +16,10 @@ The last-success time is this run's end when it exited 0; otherwise the value in
 metrics file is carried over. When nothing is known (a failed first run) it is left out, and the
 push is a POST, which replaces only the metrics it carries: the Pushgateway keeps the value of
 the last successful push, so an alert on `time() - orchestrator_run_last_success_timestamp_seconds`
-keeps working either way. Failing to write or push is a warning, never a changed exit code.
+keeps working either way (the pattern of the Prometheus Java client's PushGateway documentation:
+add the last-success gauge only on success, and `pushAdd`). Pushed metrics carry no grouping label
+themselves (the gateway adds them; the client libraries' documentation forbids repeating them).
+Failing to write or push is a warning, never a changed exit code.
 """
 
 from __future__ import annotations
