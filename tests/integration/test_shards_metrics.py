@@ -149,7 +149,7 @@ def test_the_metrics_file_of_a_success_then_a_failure(
         if name == "orchestrator_run_jobs"
     }
     assert jobs["downloaded"] + jobs["empty"] == 12
-    assert jobs["failed"] == jobs["interrupted"] == 0
+    assert jobs["failed"] == jobs["interrupted"] == jobs["not_started"] == 0
     kinds = {dict(labels)["kind"] for name, labels in first if name == "orchestrator_run_requests"}
     assert {"create", "status", "download"} <= kinds
     assert first[("orchestrator_run_requests", (("code", "200"), ("kind", "create")))] == 12

@@ -66,7 +66,7 @@ def test_every_metric_and_label_of_a_successful_run() -> None:
         (LAST_SUCCESS, ()): 1_700_000_090.5,
     }
     assert found == expected
-    assert set(STATUSES) == {"downloaded", "empty", "failed", "timed_out", "split", "interrupted"}
+    assert {"downloaded", "empty", "failed", "timed_out", "split", "interrupted"} <= set(STATUSES)
 
 
 def test_a_failed_run_carries_the_previous_last_success_over() -> None:
