@@ -93,6 +93,13 @@ def test_each_shard_takes_one_nth_of_the_budget(per_minute: float, count: int) -
     assert sum(budgets) == pytest.approx(per_minute)
 
 
+@given(st.integers(1, MAX_SHARDS).flatmap(lambda n: st.tuples(st.integers(0, n - 1), st.just(n))))
+def test_a_shard_reads_back_from_its_text(pair: tuple[int, int]) -> None:
+    """`I/N` as printed (and logged) parses back to the same shard."""
+    shard = Shard(*pair)
+    assert parse_shard(str(shard), 1) == shard
+
+
 @pytest.mark.parametrize(
     ("text", "default", "expected"),
     [("0/4", 1, Shard(0, 4)), ("3/4", 1, Shard(3, 4)), ("2", 5, Shard(2, 5)), (" 0 ", 1, Shard())],

@@ -66,6 +66,21 @@ def test_two_shards_give_the_files_of_one_run(
     assert "12 jobs: " in shown
 
 
+def test_shards_do_not_wait_for_one_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While shard 0's journal is held (a run going on), shard 1 runs to the end on the same tree."""
+    manifest, out = write_manifest(tmp_path), tmp_path / "out"
+    other = Journal(out / ".orchestrator" / "journal.shard-0-of-2.sqlite")
+    other.open()
+    try:
+        with fake_in_thread(FAST) as fake:
+            assert run(manifest, fake, out, monkeypatch, "--shard", "1/2") == 0
+            assert run(manifest, fake, out, monkeypatch, "--shard", "0/2") == 2  # held, as it is
+    finally:
+        other.close()
+
+
 def test_the_shard_index_comes_from_the_indexed_job(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
