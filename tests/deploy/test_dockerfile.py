@@ -31,7 +31,9 @@ def locked(path: Path) -> dict[str, tuple[Version, list[str]]]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         requirement, *options = line.split(" --hash=")
-        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([^\s;]+)\s*", requirement)
+        # an exact pin, optionally with an environment marker (the lock is universal: cffi
+        # is only for CPython, say)
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([^\s;]+)\s*(?:;[^;]+)?", requirement)
         assert match, f"{path.name}: not pinned exactly: {requirement.strip()!r}"
         hashes = [f"--hash={option.strip()}" for option in options]
         assert hashes and all(HASH.fullmatch(h) for h in hashes), (
