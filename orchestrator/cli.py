@@ -37,7 +37,7 @@ from orchestrator.edges.settings import (
     shard_of_run,
     value_origins,
 )
-from orchestrator.edges.status import describe_journals
+from orchestrator.edges.status import journal_status
 from orchestrator.errors import ManifestError, OrchestratorError, SettingsError, UsageError
 from orchestrator.exit_codes import ExitCode, describe_error, exit_code_for
 from orchestrator.forecast import forecast
@@ -147,7 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_arguments(config)
     config.set_defaults(command=command_config)
 
-    status = commands.add_parser("status", help="what the journal knows about past runs")
+    status = commands.add_parser(
+        "status",
+        help="what the journals know (during a run too); exit 1 when they hold failed jobs",
+    )
+    status.add_argument(
+        "manifest",
+        nargs="?",
+        type=Path,
+        help="with a manifest, where each planned job stands: done, pending, failed, not started "
+        "(default: the journals alone)",
+    )
+    status.add_argument(
+        "--as-of", type=_iso_date, help="the run date of the plan, YYYY-MM-DD (default: today)"
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object (default: text)")
     status.add_argument("--out", type=Path, help=setting_help("out", "output folder"))
     status.add_argument("--journal", type=Path, help=setting_help("journal", "journal file"))
     status.set_defaults(command=command_status)
@@ -415,8 +429,13 @@ def command_config(arguments: argparse.Namespace) -> ExitCode:
 
 def command_status(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
-    print(describe_journals(settings.journal_path()))
-    return ExitCode.OK
+    jobs = None
+    if arguments.manifest is not None:
+        _, expanded, _ = planned(arguments, settings, show_warnings=False)
+        jobs = expanded.jobs
+    status = journal_status(settings.journal_path(), jobs)
+    print(json.dumps(status.to_json(), indent=2) if arguments.json else status.describe())
+    return ExitCode.SOME_FAILED if status.failed_jobs else ExitCode.OK
 
 
 def _say(message: str) -> None:

@@ -1,22 +1,29 @@
 """`orchestrator status`: what the journals know, read without taking the run lock.
 
 A sharded run keeps one journal per shard beside the unsharded one (see `core.shard`); status reads
-every journal file of that folder and sums them, read-only, so it works while runs are going on.
+every journal file of that folder and sums them, read-only (WAL lets readers in while a run writes),
+so it works during a run. Given the plan, it also counts the planned jobs nothing was sent for yet,
+and follows a split job into its pieces.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
+from orchestrator.core.jobs import Job
 from orchestrator.core.records import JobRecord
 from orchestrator.core.shard import is_journal_of
-from orchestrator.core.states import GAVE_UP, PENDING
+from orchestrator.core.states import GAVE_UP, PENDING, STORED
 from orchestrator.edges.folders import is_dir, is_file
 from orchestrator.edges.journal import read_records
 
 MAX_LISTED_FAILURES = 20
+Progress = Literal["not_started", "pending", "done", "failed"]
 
 
 def journal_files(base: Path) -> list[Path]:
@@ -28,40 +35,150 @@ def journal_files(base: Path) -> list[Path]:
     )
 
 
-def describe_journals(base: Path) -> str:
-    """Counts per state, failures with their reasons, and the oldest job still pending, summed
-    over `base` and every shard's journal beside it."""
+@dataclass
+class JournalStatus:
+    """What the journals say, and, given a plan, where each planned job stands."""
+
+    base: Path
+    journals: list[Path]
+    states: Counter[str]
+    failures: list[JobRecord]
+    oldest_pending: JobRecord | None
+    planned: Counter[Progress] | None = None
+    """Planned jobs by where they stand (None without a plan)."""
+    failed_jobs: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "journals": [str(path) for path in self.journals],
+            "states": dict(sorted(self.states.items())),
+            "plan": None
+            if self.planned is None
+            else {"planned": sum(self.planned.values()), **_all(self.planned)},
+            "failed": [
+                {
+                    "key": r.key,
+                    "export": r.export_name,
+                    "window_start": r.window_start,
+                    "state": r.state,
+                    "error": r.error,
+                }
+                for r in self.failures
+            ],
+            "oldest_pending": None
+            if self.oldest_pending is None
+            else {
+                "key": self.oldest_pending.key,
+                "export": self.oldest_pending.export_name,
+                "window_start": self.oldest_pending.window_start,
+                "state": self.oldest_pending.state,
+                "since": _since(self.oldest_pending),
+            },
+        }
+
+    def describe(self) -> str:
+        if not self.journals:
+            lines = [f"no journal at {self.base}: no run has written to this output folder yet"]
+        elif len(self.journals) == 1:
+            lines = [f"journal {self.journals[0]}"]
+        else:
+            names = ", ".join(path.name for path in self.journals)
+            lines = [f"{len(self.journals)} journals in {self.journals[0].parent}: {names}"]
+        total = sum(self.states.values())
+        lines.append(
+            f"{total} jobs: " + ", ".join(f"{self.states[s]} {s}" for s in sorted(self.states))
+        )
+        if self.planned is not None:
+            counts = _all(self.planned)
+            lines.append(
+                f"plan: {sum(self.planned.values())} planned, {counts['done']} done, "
+                f"{counts['pending']} pending, {counts['failed']} failed, "
+                f"{counts['not_started']} not started"
+            )
+        for record in self.failures[:MAX_LISTED_FAILURES]:
+            lines.append(
+                f"  {record.state} {record.export_name} {record.window_start} ({record.key}): "
+                f"{record.error}"
+            )
+        if len(self.failures) > MAX_LISTED_FAILURES:
+            lines.append(f"  … and {len(self.failures) - MAX_LISTED_FAILURES} more")
+        if self.oldest_pending is not None:
+            oldest = self.oldest_pending
+            lines.append(
+                f"oldest pending: {oldest.export_name} {oldest.window_start} ({oldest.key}), "
+                f"{oldest.state} since {_since(oldest)}"
+            )
+        return "\n".join(lines)
+
+
+def journal_status(base: Path, jobs: Sequence[Job] | None = None) -> JournalStatus:
+    """Read every journal of `base` and sum them; with `jobs`, place each planned job."""
     paths = journal_files(base)
-    if not paths:
-        return f"no journal at {base}: no run has written to this output folder yet"
-    records = [record for path in paths for record in read_records(path).values()]
-    if len(paths) == 1:
-        lines = [f"journal {paths[0]}"]
-    else:
-        lines = [f"{len(paths)} journals in {base.parent}: " + ", ".join(p.name for p in paths)]
-    lines.extend(_summary(records))
-    return "\n".join(lines)
+    records: dict[str, JobRecord] = {}
+    for path in paths:
+        records.update(read_records(path))
+    if jobs is not None:  # only what the plan covers (its jobs and their pieces)
+        records = {key: r for key, r in records.items() if _covered(r, records, jobs)}
+    failures = sorted((r for r in records.values() if r.state in GAVE_UP), key=_updated)
+    pending = [r for r in records.values() if r.state in PENDING]
+    status = JournalStatus(
+        base=base,
+        journals=paths,
+        states=Counter(record.state for record in records.values()),
+        failures=failures,
+        oldest_pending=min(pending, key=_updated) if pending else None,
+        failed_jobs=len(failures),
+    )
+    if jobs is not None:
+        children = _children(records.values())
+        status.planned = Counter(_progress(job.key, records, children) for job in jobs)
+    return status
 
 
-def describe_journal(path: Path) -> str:
-    """The same, named for one journal (its shards' journals beside it are included)."""
-    return describe_journals(path)
+def _covered(record: JobRecord, records: dict[str, JobRecord], jobs: Sequence[Job]) -> bool:
+    keys = {job.key for job in jobs}
+    ancestor: JobRecord | None = record
+    while ancestor is not None:
+        if ancestor.key in keys:
+            return True
+        ancestor = records.get(ancestor.parent_key) if ancestor.parent_key else None
+    return False
 
 
-def _summary(records: list[JobRecord]) -> list[str]:
-    counts = Counter(record.state for record in records)
-    lines = [f"{len(records)} jobs: " + ", ".join(f"{counts[s]} {s}" for s in sorted(counts))]
-    failures = sorted((r for r in records if r.state in GAVE_UP), key=lambda r: r.updated_at)
-    for record in failures[:MAX_LISTED_FAILURES]:
-        lines.append(
-            f"  failed {record.export_name} {record.window_start} ({record.key}): {record.error}"
-        )
-    pending = [r for r in records if r.state in PENDING]
-    if pending:
-        oldest = min(pending, key=lambda r: r.updated_at)
-        since = datetime.fromtimestamp(oldest.updated_at, UTC).isoformat(timespec="seconds")
-        lines.append(
-            f"oldest pending: {oldest.export_name} {oldest.window_start} ({oldest.key}), "
-            f"{oldest.state} since {since}"
-        )
-    return lines
+def _children(records: Any) -> dict[str, list[str]]:
+    children: dict[str, list[str]] = {}
+    for record in records:
+        if record.parent_key:
+            children.setdefault(record.parent_key, []).append(record.key)
+    return children
+
+
+def _progress(key: str, records: dict[str, JobRecord], children: dict[str, list[str]]) -> Progress:
+    """Where one job stands; a split job stands where the least finished of its pieces does."""
+    record = records.get(key)
+    if record is None:
+        return "not_started"
+    if record.state in STORED:
+        return "done"
+    if record.state in GAVE_UP:
+        return "failed"
+    if record.state == "split":
+        pieces = [_progress(piece, records, children) for piece in children.get(key, [])]
+        for worst in ("failed", "pending", "not_started"):
+            if worst in pieces:
+                return "pending" if worst == "not_started" else worst
+        return "done" if len(pieces) >= 2 else "pending"
+    return "pending"
+
+
+def _all(counts: Counter[Progress]) -> dict[str, int]:
+    return {name: counts.get(name, 0) for name in ("done", "pending", "failed", "not_started")}
+
+
+def _updated(record: JobRecord) -> float:
+    return record.updated_at
+
+
+def _since(record: JobRecord) -> str:
+    return datetime.fromtimestamp(record.updated_at, UTC).isoformat(timespec="seconds")

@@ -226,7 +226,7 @@ def test_status_shows_counts_failures_and_the_oldest_pending(
         out, jobs_of(manifest)[0], "submitted", workflow_id="w", run_id="r", status_url="u"
     )
     capsys.readouterr()
-    assert main(["status", "--out", str(out)]) == 0
+    assert main(["status", "--out", str(out)]) == 1  # the journal holds failed jobs
     shown = capsys.readouterr().out
     assert "2 failed" in shown
     assert "injected" in shown
