@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,11 @@ lint: $(STAMP)  ## ruff and mypy --strict
 test: lint  ## lint, then the whole test suite
 	$(BIN)/pytest -q
 
-bench: $(STAMP)  ## throughput and memory of a 1,000-job run against the fake (not a test)
+bench: $(STAMP)  ## the full benchmark (slots, requests, downloads, scale, baselines; < 10 min)
 	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(STAMP)  ## every benchmark scenario at a reduced size, in under a minute
+	$(BIN)/python benchmarks/run.py --quick --json-out benchmarks/results/quick.json
 
 format: $(STAMP)
 	$(BIN)/ruff format orchestrator tests benchmarks
