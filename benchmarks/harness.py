@@ -29,6 +29,7 @@ FAKE_USER, FAKE_PASSWORD, FAKE_KEY = "demo", "demo-password", "demo-company"
 API_KINDS = ("create", "status", "download")
 """Requests the API's budget counts; storage GETs go to object storage and are not counted."""
 UNLIMITED_RPM = 1_000_000
+MAX_JOBS = "1000000"
 START = date(2024, 1, 1)
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -132,8 +133,15 @@ class Limits:
     requests_per_minute: float = UNLIMITED_RPM
 
 
-def orchestrator_env(fake: Fake, out: Path, limits: Limits) -> dict[str, str]:
-    """The environment of an orchestrator run against `fake`; polling is left at its defaults."""
+QUICK_POLLS = {"ORCHESTRATOR_POLL_FIRST_SECONDS": "0.2", "ORCHESTRATOR_POLL_MAX_SECONDS": "1"}
+"""--quick only: short polls, so a smoke test of the harness does not wait 5 s per run."""
+
+
+def orchestrator_env(fake: Fake, out: Path, limits: Limits, *, quick: bool) -> dict[str, str]:
+    """The environment of an orchestrator run against `fake`.
+
+    Polling is left at the orchestrator's defaults, except in --quick (see QUICK_POLLS).
+    """
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
     env = {name: os.environ[name] for name in keep if name in os.environ}
     env.update(
@@ -145,10 +153,12 @@ def orchestrator_env(fake: Fake, out: Path, limits: Limits) -> dict[str, str]:
         ORCHESTRATOR_MAX_IN_FLIGHT=str(limits.in_flight),
         ORCHESTRATOR_MAX_DOWNLOADS=str(limits.downloads),
         ORCHESTRATOR_REQUESTS_PER_MINUTE=str(limits.requests_per_minute),
-        ORCHESTRATOR_MAX_JOBS="1000000",
+        ORCHESTRATOR_MAX_JOBS=MAX_JOBS,
         ORCHESTRATOR_LOG_LEVEL="warning",
         ORCHESTRATOR_LOG_FORMAT="json",
     )
+    if quick:
+        env.update(QUICK_POLLS)
     return env
 
 
@@ -157,6 +167,7 @@ def orchestrator(
 ) -> Measured:
     """`orchestrator <command> <manifest> --as-of <date>` in the manifest's folder, measured."""
     argv = [sys.executable, "-m", "orchestrator", command, str(manifest), "--as-of", str(as_of)]
+    argv += ["--max-jobs", MAX_JOBS]  # a flag: `plan` reads no settings, so ignores the variable
     return run_measured([*argv, *extra], env=env, cwd=manifest.parent)
 
 

@@ -2,18 +2,22 @@
 
 A static server (sendfile) serves each file in its own process; the fake's download redirects to it
 (see `fake_redirect.py`), and the orchestrator runs one zero-duration job. Its download time runs
-from the fake's first download request (timeline, CLOCK_MONOTONIC) to the orchestrator's exit, so it
-includes the 307, hashing, row counting, the fsync and the rename, and the process's own shutdown.
-`curl -sS -L -o` fetches the same file from the same server in the same run; its time is its
-process's wall time. Peak RSS is the orchestrator process's, from `wait4`.
+from the fake's first download request (timeline, CLOCK_MONOTONIC) to the moment its file appears
+under its final name, so it includes the 307, hashing, row counting, the fsync and the rename.
+`curl -sS -L -o` fetches the same file from the same server in the same run, once before and once
+after the orchestrator; its time is its process's wall time, and curl does not fsync. Peak RSS is
+the orchestrator process's, from `wait4`.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..harness import (
@@ -27,7 +31,7 @@ from ..harness import (
     orchestrator_env,
     write_manifest,
 )
-from ..measure import run_measured
+from ..measure import ratio, run_measured
 from ..report import Section
 
 MIB = 1024 * 1024
@@ -45,11 +49,43 @@ QUICK = Setup(large_mib=64, small_mib=4)
 
 
 def write_csv(path: Path, mebibytes: int) -> None:
-    """A CSV file of exactly `mebibytes` MiB, written a MiB at a time."""
+    """A CSV file of exactly `mebibytes` MiB, written a MiB at a time and fsync'd.
+
+    The fsync matters: dirty pages of a fresh 1 GiB file would otherwise be written back while curl
+    or the orchestrator downloads, and slow whichever runs first.
+    """
     block = (ROW * (MIB // len(ROW) + 1))[:MIB]
     with path.open("wb") as handle:
         for _ in range(mebibytes):
             handle.write(block)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@dataclass
+class FileWatch:
+    """Notes when the first finished file (not a hidden temporary) appears under `folder`."""
+
+    folder: Path
+    seen_at: float | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> FileWatch:
+        self._thread = threading.Thread(target=self._loop, name="file-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while self.seen_at is None and not self._stop.wait(0.002):
+            for _root, _folders, files in os.walk(self.folder):
+                if any(name.endswith(".csv") and not name.startswith(".") for name in files):
+                    self.seen_at = time.monotonic()
 
 
 def run(quick: bool) -> Section:
@@ -60,13 +96,12 @@ def run(quick: bool) -> Section:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, size in (("large", setup.large_mib), ("small", setup.small_mib)):
-            results[label] = _one(Path(tmp), label, size, curl)
+            results[label] = _one(Path(tmp), label, size, curl, quick=quick)
     for label, size in (("large", setup.large_mib), ("small", setup.small_mib)):
         mine, theirs, rss = results[label]
         section.add(f"{label} ({size} MiB): orchestrator", mine, "MiB/s")
-        section.add(f"{label} ({size} MiB): curl", theirs, "MiB/s")
-        ratio = mine / theirs if mine and theirs else None
-        section.add(f"{label} ({size} MiB): orchestrator / curl", ratio, "x")
+        section.add(f"{label} ({size} MiB): curl (best of 2)", theirs, "MiB/s")
+        section.add(f"{label} ({size} MiB): orchestrator / curl", ratio(mine, theirs), "x")
         section.add(f"{label} ({size} MiB): orchestrator peak RSS", rss, "MiB")
     spread = abs(results["large"][2] - results["small"][2])
     section.add("peak RSS, large - small", spread, "MiB")
@@ -83,10 +118,24 @@ def run(quick: bool) -> Section:
     return section
 
 
+def _curl(curl: str | None, url: str, target: Path, mebibytes: int) -> float | None:
+    """MiB/s of `curl -sS -L -o target url`, or None without curl or on a failed fetch."""
+    if curl is None:
+        return None
+    fetched = run_measured([curl, "-sS", "-L", "-o", str(target), url])
+    done = fetched.exit_code == 0 and target.stat().st_size == mebibytes * MIB
+    target.unlink(missing_ok=True)  # its dirty pages go with it, so they burden no later download
+    return mebibytes / fetched.seconds if done else None
+
+
 def _one(
-    tmp: Path, label: str, mebibytes: int, curl: str | None
-) -> tuple[float, float | None, float]:
-    """(orchestrator MiB/s, curl MiB/s or None, orchestrator peak RSS MiB) for one file."""
+    tmp: Path, label: str, mebibytes: int, curl: str | None, *, quick: bool
+) -> tuple[float | None, float | None, float]:
+    """(orchestrator MiB/s, curl's best MiB/s, orchestrator peak RSS MiB) for one file.
+
+    curl runs once before and once after the orchestrator, and its better run counts, so the order
+    favours neither; the orchestrator's time ends when its file appears under its final name.
+    """
     folder = tmp / label
     folder.mkdir()
     source = folder / "source.csv"
@@ -94,24 +143,25 @@ def _one(
     static = [sys.executable, str(BENCH_DIR / "static_server.py"), str(source)]
     try:
         with local_server(static) as storage:
+            url = f"{storage.base_url}/bucket/curl"
+            before = _curl(curl, url, folder / "curl.csv", mebibytes)
             redirect = [sys.executable, str(BENCH_DIR / "fake_redirect.py"), storage.base_url]
-            theirs = None
-            if curl is not None:
-                target = folder / "curl.csv"
-                fetched = run_measured(
-                    [curl, "-sS", "-L", "-o", str(target), f"{storage.base_url}/bucket/x"]
-                )
-                if fetched.exit_code == 0 and target.stat().st_size == mebibytes * MIB:
-                    theirs = mebibytes / fetched.seconds
-                target.unlink(missing_ok=True)
             with local_server(redirect) as fake:
                 manifest = write_manifest(
                     folder, "jobs.yaml", [Export("big", "conversation")], START, 1
                 )
-                env = orchestrator_env(fake, folder / "out", Limits(in_flight=1, downloads=1))
-                measured = orchestrator("run", manifest, START.replace(day=2), env)
+                env = orchestrator_env(
+                    fake, folder / "out", Limits(in_flight=1, downloads=1), quick=quick
+                )
+                (folder / "out").mkdir()
+                with FileWatch(folder / "out") as watch:
+                    measured = orchestrator("run", manifest, START.replace(day=2), env)
                 check_run(measured, f"{label} download run")
                 started = fake.timeline()[0]["first_download_at"]
+            shutil.rmtree(folder / "out")
+            after = _curl(curl, url, folder / "curl.csv", mebibytes)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return mebibytes / (measured.ended - started), theirs, measured.peak_rss_mib
+    mine = mebibytes / (watch.seen_at - started) if watch.seen_at is not None else None
+    best = max((rate for rate in (before, after) if rate is not None), default=None)
+    return mine, best, measured.peak_rss_mib

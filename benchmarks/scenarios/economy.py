@@ -68,7 +68,7 @@ def run(quick: bool) -> Section:
     limits = Limits(in_flight=setup.in_flight, requests_per_minute=setup.requests_per_minute)
     with fake_api(arguments) as fake, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        env = orchestrator_env(fake, folder / "out", limits)
+        env = orchestrator_env(fake, folder / "out", limits, quick=quick)
         for phase, offset in (("cold", 0), ("warm", setup.days)):
             start = START + timedelta(days=offset)
             manifest = write_manifest(folder, f"{phase}.yaml", exports, start, setup.days)

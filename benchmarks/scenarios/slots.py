@@ -55,7 +55,7 @@ def run(quick: bool) -> Section:
             folder, "jobs.yaml", [Export("c", "conversation", FILTERS)], START, days
         )
         as_of = START.fromordinal(START.toordinal() + days)
-        env = orchestrator_env(fake, folder / "out", Limits(in_flight=setup.in_flight))
+        env = orchestrator_env(fake, folder / "out", Limits(in_flight=setup.in_flight), quick=quick)
         fixed = orchestrator("plan", manifest, as_of, env)
         check_run(fixed, "plan")
         before = fake.counters()
