@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ from .harness import (
 )
 from .measure import ratio, run_measured
 from .report import Section
-from .scenarios import slots
+from .scenarios import economy, slots
 
 PREFIX = "/api/public/reports/report/"
 
@@ -49,14 +50,18 @@ class Setup:
     seconds: float
 
 
-FULL = Setup(10, 5.0, 200, slots.FULL.in_flight, 5.0, slots.FULL.seconds)
+FULL = Setup(6, 5.0, 200, slots.FULL.in_flight, 5.0, slots.FULL.seconds)
 QUICK = Setup(2, 1.0, 40, slots.QUICK.in_flight, 1.0, slots.QUICK.seconds)
 
 
-def jobs(count: int) -> list[dict[str, Any]]:
-    """`count` daily windows of the conversation export from START."""
+def jobs(count: int, export_ids: Sequence[str] = ("conversation",)) -> list[dict[str, Any]]:
+    """`count` daily windows from START of each export id."""
     windows = [window_ms(START + timedelta(days=day)) for day in range(count)]
-    return [{"export_id": "conversation", "start_ms": a, "end_ms": b} for a, b in windows]
+    return [
+        {"export_id": export_id, "start_ms": a, "end_ms": b}
+        for export_id in export_ids
+        for a, b in windows
+    ]
 
 
 def run(quick: bool) -> Section:
@@ -80,32 +85,53 @@ def run(quick: bool) -> Section:
             requests = request_delta(before, fake.counters())
             section.add("curl loop: exports per minute", setup.curl_exports / elapsed * 60, "/min")
             section.add("curl loop: API requests per export", requests / setup.curl_exports, "")
-        listing = folder / "jobs.json"
-        listing.write_text(json.dumps(jobs(setup.poller_exports)))
-        before = fake.counters()
-        command = [
-            sys.executable,
-            str(BENCH_DIR / "fixed_poller.py"),
-            fake.base_url,
-            str(listing),
-            f"--in-flight={setup.poller_in_flight}",
-            f"--interval={setup.poller_interval}",
-            f"--out={folder / 'poller'}",
-        ]
-        measured = run_measured(command, cwd=folder)
-        if measured.exit_code != 0 or json.loads(measured.stdout)["failed"]:
-            raise RuntimeError(f"fixed poller failed: {measured.stderr[-500:]}")
-        requests = request_delta(before, fake.counters())
-        section.add(
-            "fixed poller: exports per minute", setup.poller_exports / measured.seconds * 60, "/min"
-        )
-        section.add("fixed poller: API requests per export", requests / setup.poller_exports, "")
-        section.add(
-            "fixed poller: client CPU per export",
-            measured.cpu_seconds * 1000 / setup.poller_exports,
-            "ms",
-        )
+        listing = jobs(setup.poller_exports)
+        _poller(section, "fixed poller", fake, listing, setup.poller_in_flight, setup, folder)
+    _economy_poller(section, quick, setup)
     return section
+
+
+def _economy_poller(section: Section, quick: bool, setup: Setup) -> None:
+    """The fixed poller on scenario 2's cold workload (lognormal durations), without a budget."""
+    workload = economy.QUICK if quick else economy.FULL
+    with (
+        fake_api(economy.fake_arguments(workload)) as fake,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        listing = jobs(workload.days, list(workload.medians))
+        name = "fixed poller, scenario 2"
+        _poller(section, name, fake, listing, workload.in_flight, setup, Path(tmp))
+
+
+def _poller(
+    section: Section,
+    name: str,
+    fake: Fake,
+    listing: list[dict[str, Any]],
+    in_flight: int,
+    setup: Setup,
+    folder: Path,
+) -> None:
+    """Run `fixed_poller.py` over `listing`; add its exports per minute and requests per export."""
+    (folder / "jobs.json").write_text(json.dumps(listing))
+    before = fake.counters()
+    command = [
+        sys.executable,
+        str(BENCH_DIR / "fixed_poller.py"),
+        fake.base_url,
+        str(folder / "jobs.json"),
+        f"--in-flight={in_flight}",
+        f"--interval={setup.poller_interval}",
+        f"--out={folder / 'poller'}",
+    ]
+    measured = run_measured(command, cwd=folder)
+    if measured.exit_code != 0 or json.loads(measured.stdout)["failed"]:
+        raise RuntimeError(f"{name} failed: {measured.stderr[-500:]}")
+    requests = request_delta(before, fake.counters())
+    count = len(listing)
+    section.add(f"{name}: exports per minute", count / measured.seconds * 60, "/min")
+    section.add(f"{name}: API requests per export", requests / count, "")
+    section.add(f"{name}: client CPU per export", measured.cpu_seconds * 1000 / count, "ms")
 
 
 def _curl_one(curl: str, fake: Fake, job: dict[str, Any], interval: float, target: Path) -> None:
@@ -137,8 +163,8 @@ def _curl_json(curl: str, *arguments: str) -> dict[str, Any]:
     return result
 
 
-def compare(section: Section, reference: Section) -> None:
-    """The orchestrator's scenario-1 figures beside the baselines', as ratios."""
+def compare(section: Section, reference: Section, requests: Section | None) -> None:
+    """The orchestrator's scenario-1 (and scenario-2 cold) figures beside the baselines', as ratios."""
     figures = {figure.name: figure.value for figure in section.figures + reference.figures}
     rate = figures.get("exports per minute")
     per_export = figures.get("API requests per export")
@@ -154,4 +180,11 @@ def compare(section: Section, reference: Section) -> None:
             f"orchestrator / {name}: requests per export",
             ratio(per_export, figures.get(f"{name}: API requests per export")),
             "x",
+        )
+    if requests is not None:
+        cold = next(f.value for f in requests.figures if f.name == "cold: API requests per export")
+        naive = figures.get("fixed poller, scenario 2: API requests per export")
+        section.add("orchestrator (scenario 2, cold): API requests per export", cold, "")
+        section.add(
+            "orchestrator / fixed poller, scenario 2: requests per export", ratio(cold, naive), "x"
         )

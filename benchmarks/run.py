@@ -68,7 +68,10 @@ def main() -> int:
         sections = [guarded(key, False) for key in keys]
     by_key = {section.key: section for section in sections}
     if "baselines" in by_key and "slots" in by_key and not by_key["baselines"].error:
-        baselines.compare(by_key["baselines"], by_key["slots"])
+        economy_section = by_key.get("economy")
+        if economy_section is not None and economy_section.error:
+            economy_section = None
+        baselines.compare(by_key["baselines"], by_key["slots"], economy_section)
     elapsed = time.monotonic() - started
     document = to_json(sections, quick=options.quick, seconds=elapsed)
     save(document, options.json_out)

@@ -57,13 +57,19 @@ QUICK = Setup(
 )
 
 
+def fake_arguments(setup: Setup) -> list[str]:
+    """The fake's durations: a lognormal of its own median per export id."""
+    arguments = ["--job-seconds", "1"]
+    for export_id, median in setup.medians.items():
+        arguments += ["--job-seconds-for", f"{export_id}=lognormal:{median}:{SIGMA}"]
+    return arguments
+
+
 def run(quick: bool) -> Section:
     setup = QUICK if quick else FULL
     section = Section("economy", "2. Request economy", setup=vars(setup).copy())
     section.setup["sigma"] = SIGMA
-    arguments = ["--job-seconds", "1"]
-    for export_id, median in setup.medians.items():
-        arguments += ["--job-seconds-for", f"{export_id}=lognormal:{median}:{SIGMA}"]
+    arguments = fake_arguments(setup)
     exports = [Export(export_id.replace("_", "-"), export_id) for export_id in setup.medians]
     limits = Limits(in_flight=setup.in_flight, requests_per_minute=setup.requests_per_minute)
     with fake_api(arguments) as fake, tempfile.TemporaryDirectory() as tmp:
