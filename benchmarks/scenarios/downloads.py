@@ -98,12 +98,16 @@ def run(quick: bool) -> Section:
         for label, size in (("large", setup.large_mib), ("small", setup.small_mib)):
             results[label] = _one(Path(tmp), label, size, curl, quick=quick)
     for label, size in (("large", setup.large_mib), ("small", setup.small_mib)):
-        mine, theirs, rss = results[label]
+        mine, theirs, durable, rss = results[label]
         section.add(f"{label} ({size} MiB): orchestrator", mine, "MiB/s")
         section.add(f"{label} ({size} MiB): curl (best of 2)", theirs, "MiB/s")
         section.add(f"{label} ({size} MiB): orchestrator / curl", ratio(mine, theirs), "x")
+        section.add(f"{label} ({size} MiB): curl + fsync (best of 2)", durable, "MiB/s")
+        section.add(
+            f"{label} ({size} MiB): orchestrator / (curl + fsync)", ratio(mine, durable), "x"
+        )
         section.add(f"{label} ({size} MiB): orchestrator peak RSS", rss, "MiB")
-    spread = abs(results["large"][2] - results["small"][2])
+    spread = abs(results["large"][3] - results["small"][3])
     section.add("peak RSS, large - small", spread, "MiB")
     large = f"large ({setup.large_mib} MiB)"
     small = f"small ({setup.small_mib} MiB)"
@@ -118,20 +122,31 @@ def run(quick: bool) -> Section:
     return section
 
 
-def _curl(curl: str | None, url: str, target: Path, mebibytes: int) -> float | None:
-    """MiB/s of `curl -sS -L -o target url`, or None without curl or on a failed fetch."""
+def _curl(curl: str | None, url: str, target: Path, mebibytes: int) -> tuple[float, float] | None:
+    """MiB/s of `curl -sS -L -o target url`, and of the same followed by an fsync of its file.
+
+    None without curl or on a failed fetch. The orchestrator fsyncs every file before renaming it;
+    the second figure is curl held to the same durability.
+    """
     if curl is None:
         return None
     fetched = run_measured([curl, "-sS", "-L", "-o", str(target), url])
     done = fetched.exit_code == 0 and target.stat().st_size == mebibytes * MIB
-    target.unlink(missing_ok=True)  # its dirty pages go with it, so they burden no later download
-    return mebibytes / fetched.seconds if done else None
+    started = time.monotonic()
+    if done:
+        with target.open("rb+") as handle:
+            os.fsync(handle.fileno())
+    synced = time.monotonic() - started
+    target.unlink(missing_ok=True)
+    if not done:
+        return None
+    return mebibytes / fetched.seconds, mebibytes / (fetched.seconds + synced)
 
 
 def _one(
     tmp: Path, label: str, mebibytes: int, curl: str | None, *, quick: bool
-) -> tuple[float | None, float | None, float]:
-    """(orchestrator MiB/s, curl's best MiB/s, orchestrator peak RSS MiB) for one file.
+) -> tuple[float | None, float | None, float | None, float]:
+    """(orchestrator MiB/s, curl's best MiB/s, with fsync, orchestrator peak RSS MiB) for one file.
 
     curl runs once before and once after the orchestrator, and its better run counts, so the order
     favours neither; the orchestrator's time ends when its file appears under its final name.
@@ -163,5 +178,7 @@ def _one(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     mine = mebibytes / (watch.seen_at - started) if watch.seen_at is not None else None
-    best = max((rate for rate in (before, after) if rate is not None), default=None)
-    return mine, best, measured.peak_rss_mib
+    runs = [rates for rates in (before, after) if rates is not None]
+    best = max((rates[0] for rates in runs), default=None)
+    durable = max((rates[1] for rates in runs), default=None)
+    return mine, best, durable, measured.peak_rss_mib
