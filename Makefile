@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean lock soak
+.PHONY: install demo test lint format bench bench-quick clean lock soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ lint: $(STAMP)  ## ruff and mypy --strict
 test: lint  ## lint, then the whole test suite on two workers (under two minutes on two cores)
 	$(BIN)/pytest -q -n 2
 
-bench: $(STAMP)  ## throughput and memory of a 1,000-job run against the fake (not a test)
+bench: $(STAMP)  ## the full benchmark (slots, requests, downloads, scale, baselines; < 10 min)
 	$(BIN)/python benchmarks/run.py
 
 lock: $(STAMP)  ## regenerate requirements.lock (runtime) and requirements-build.lock, hashed, for the image
@@ -39,6 +39,9 @@ soak: $(STAMP)  ## deep fuzzing, 20 SIGKILLs, and the image's install from the l
 	ORCHESTRATOR_TEST_DEPTH=4 $(BIN)/pytest -q -n 2 tests/security tests/core/test_manifest_fuzz.py \
 		tests/integration/test_resilience.py
 	$(BIN)/pytest -q -m soak tests/deploy
+
+bench-quick: $(STAMP)  ## every benchmark scenario at a reduced size, in under a minute
+	$(BIN)/python benchmarks/run.py --quick --json-out benchmarks/results/quick.json
 
 format: $(STAMP)
 	$(BIN)/ruff format orchestrator tests benchmarks

@@ -1,0 +1,1 @@
+"""The benchmark's scenarios: each runs against its own fake and returns a `Section`."""
