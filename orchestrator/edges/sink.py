@@ -24,6 +24,8 @@ from orchestrator.edges.folders import FILE_MODE, make_folders
 from orchestrator.errors import DownloadCut, SinkError
 
 TEMP_SUFFIX = ".part"
+WRITE_BYTES = 1024 * 1024
+"""Bytes gathered before a write: a small file costs one thread hop, a large one one per MiB."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +76,19 @@ class FileSink:
         temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
         handle = await anyio.to_thread.run_sync(_open_temp, temp, self.root)
         digest, counter, size = hashlib.sha256(), row_counter(report_format), 0
+        pending = bytearray()
         try:
             async for chunk in chunks:
-                await anyio.to_thread.run_sync(_write, handle, chunk, temp)
                 digest.update(chunk)
                 counter.feed(chunk)
                 size += len(chunk)
+                pending += chunk
+                if len(pending) >= WRITE_BYTES:  # one thread hop per MiB, not per chunk
+                    await anyio.to_thread.run_sync(_write, handle, bytes(pending), temp)
+                    pending.clear()
             if expected_size is not None and size != expected_size:
                 raise DownloadCut(f"got {size} of {expected_size} announced bytes")
-            facts = await anyio.to_thread.run_sync(_publish, handle, temp, target)
+            facts = await anyio.to_thread.run_sync(_publish, handle, temp, target, bytes(pending))
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(_discard, handle, temp)
@@ -133,7 +139,8 @@ def _write(handle: BinaryIO, chunk: bytes, temp: Path) -> None:
         raise _sink_error(error, temp) from None
 
 
-def _publish(handle: BinaryIO, temp: Path, target: Path) -> os.stat_result:
+def _publish(handle: BinaryIO, temp: Path, target: Path, tail: bytes) -> os.stat_result:
+    _write(handle, tail, temp)
     try:
         handle.flush()
         os.fsync(handle.fileno())
