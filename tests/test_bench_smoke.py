@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = {"slots", "economy", "downloads", "scale", "baselines"}
 TARGETS = {
@@ -23,6 +25,7 @@ TARGETS = {
 }
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_every_figure_and_verdict(tmp_path: Path) -> None:
     """A quick benchmark run exits 0 and its JSON holds every section, figure and target verdict."""
     out = tmp_path / "bench.json"

@@ -197,6 +197,7 @@ def test_unknown_and_blank_states_are_polled_on(
     assert statuses(report) == {"downloaded"}
 
 
+@pytest.mark.slow
 def test_chaos_with_every_fault_and_every_answer_form_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

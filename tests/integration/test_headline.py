@@ -72,6 +72,7 @@ def counters(base_url: str) -> dict[str, Any]:
         return dict(json.load(answer))
 
 
+@pytest.mark.slow
 def test_200_jobs_with_20_in_flight(
     tmp_path: Path, fake_process: tuple[str, subprocess.Popen[str]]
 ) -> None:

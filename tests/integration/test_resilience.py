@@ -63,6 +63,7 @@ def latest_report(out: Path) -> dict[str, Any]:
     return dict(json.loads(newest.read_text()))
 
 
+@pytest.mark.slow
 def test_chaos_every_fault_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With 429s, 5xx, FAILED exports, cut downloads and expired links all switched on, a run of
     300 jobs still ends with exit 0, every file intact, nothing stray and no credential leaked."""
@@ -135,10 +136,11 @@ def cli(manifest: Path, fake: RunningFake, out: Path, **extra: str) -> subproces
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+@pytest.mark.slow
 def test_sigkill_at_any_moment_loses_and_resubmits_nothing(tmp_path: Path) -> None:
     """Killed with SIGKILL again and again (during submits, polls and downloads), the run resumes
     each time; in the end every file is intact and no journaled export was submitted twice."""
-    manifest, out = manifest_for(tmp_path, 10), tmp_path / "out"
+    manifest, out = manifest_for(tmp_path, scaled(10, quick=0.5)), tmp_path / "out"
     config = FakeConfig(job_duration=(0.05, 0.4), rows_per_day=40_000)
     moments = random.Random(11)
     exits: list[int] = []
@@ -161,6 +163,7 @@ def test_sigkill_at_any_moment_loses_and_resubmits_nothing(tmp_path: Path) -> No
     assert killed >= KILLS // 2, f"most runs should have been killed mid-way: {exits}"
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_and_the_rerun_finishes(tmp_path: Path) -> None:
     """SIGTERM ends the run within the grace period with code 143 and a consistent journal; the
     next run polls what was submitted instead of resubmitting it, and finishes."""
@@ -199,6 +202,7 @@ def sigterm_mid_download(manifest: Path, fake: RunningFake, out: Path, **env: st
     return process.wait(60)
 
 
+@pytest.mark.slow
 def test_sigterm_lets_a_download_in_progress_finish(tmp_path: Path) -> None:
     """A SIGTERM that arrives mid-download lets the file complete within the grace period."""
     manifest, out = (
@@ -213,6 +217,7 @@ def test_sigterm_lets_a_download_in_progress_finish(tmp_path: Path) -> None:
     assert_tree_matches(out, planned(manifest), report, config)
 
 
+@pytest.mark.slow
 def test_sigterm_lets_a_split_windows_piece_finish_its_download(tmp_path: Path) -> None:
     """A piece of a split window that is downloading when SIGTERM arrives completes its file."""
     manifest, out = (

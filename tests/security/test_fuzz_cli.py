@@ -206,6 +206,7 @@ def generated_manifests(draw: st.DrawFn) -> Any:
     return data
 
 
+@pytest.mark.slow
 @fuzz(400)
 @given(generated_manifests())
 def test_generated_manifests_exit_0_or_2_with_a_message(workdir: Path, data: Any) -> None:
@@ -318,6 +319,7 @@ manifest_bytes = st.one_of(
 )
 
 
+@pytest.mark.slow
 @fuzz(400)
 @given(generated_manifests() | mutated_texts(), st.dates() | st.sampled_from(EDGE_DATES))
 def test_any_run_date_exits_0_or_2_with_a_message(workdir: Path, data: Any, as_of: date) -> None:
@@ -329,6 +331,7 @@ def test_any_run_date_exits_0_or_2_with_a_message(workdir: Path, data: Any, as_o
         assert_clean(invoke([*command, str(path), "--as-of", as_of.isoformat()]))
 
 
+@pytest.mark.slow
 @fuzz(1200)
 @given(manifest_bytes)
 def test_mutated_manifests_exit_0_or_2_with_a_message(workdir: Path, content: bytes) -> None:
@@ -576,6 +579,7 @@ def _leaked(values: Sequence[str], result: Outcome, rerun: Outcome) -> list[str]
     return [value for value in values if value in printed and value not in control]
 
 
+@pytest.mark.slow
 @fuzz(1000)
 @given(environments())
 def test_settings_fuzz_exit_0_or_2_naming_the_variable(
