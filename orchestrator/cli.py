@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import partial
@@ -351,8 +350,7 @@ def command_plan(arguments: argparse.Namespace) -> ExitCode:
             f"{job.key:<16}  {job.export_name:<20}  {job.window.start.isoformat():<25}  "
             f"{job.window.end.isoformat():<25}  {job.filter_label or ''}"
         )
-    per_export = Counter(job.export_name for job in jobs)
-    breakdown = ", ".join(f"{name} {count}" for name, count in per_export.items())
+    breakdown = ", ".join(f"{total.name} {total.jobs}" for total in expanded.totals)
     print(f"\n{len(jobs)} jobs as of {as_of}" + (f" ({breakdown})" if breakdown else ""))
     print(expected.describe(settings.requests_per_minute))
     return ExitCode.OK
