@@ -42,6 +42,7 @@ from orchestrator.errors import (
     SettingsError,
 )
 from orchestrator.exit_codes import ExitCode
+from orchestrator.run.pacing import Pacer
 from orchestrator.run.progress import RunProgress, Snapshot
 from orchestrator.run.runner import JobRunner
 from orchestrator.run.scheduler import Scheduler
@@ -268,18 +269,21 @@ async def _run_jobs(
             tally=tally,
         )
         shelter = Shelter(settings.grace_seconds)
+        durations = await _durations_from(journal)
+        in_flight = anyio.CapacityLimiter(settings.max_in_flight)
+        pacer = Pacer(in_flight, budget, settings.max_in_flight)
         runner = JobRunner(
             client=client,
             sink=FileSink(settings.out),
             journal=journal,
             policies=policies,
-            in_flight=anyio.CapacityLimiter(settings.max_in_flight),
+            in_flight=in_flight,
             downloads=anyio.CapacityLimiter(settings.max_downloads),
             shelter=shelter,
             jitter=rng.random,
             on_state=progress.changed,
             on_reused=progress.was_reused,
-            durations=await _durations_from(journal),
+            durations=durations,
             pressure=budget.pressure,
             force=request.force,
             verify=request.verify,
@@ -303,6 +307,7 @@ async def _run_jobs(
             watchers.start_soon(_stop_on_signal, stop, name="signals")
             if watch is not None:
                 watchers.start_soon(watch, snapshot, name="progress")
+            watchers.start_soon(pacer.run, name="pacing")
             if settings.max_runtime_seconds is not None:
                 delay = max(settings.max_runtime_seconds - settings.grace_seconds, 0.0)
                 watchers.start_soon(_stop_at_deadline, stop, delay, name="deadline")

@@ -9,8 +9,8 @@ and a model that is too slow or too fast corrects itself within a few generation
 
 The schedule of one export, after `elapsed` seconds since its submit and `polls` polls:
 
-    with a model:   wait until the model's quantile q[polls] (0.75, 0.92, 0.98), then grow the
-                    wait geometrically from the time already spent: elapsed x (growth - 1)
+    with a model:   wait until the first of the model's quantiles (0.75, 0.92, 0.98) still ahead,
+                    then grow the wait geometrically with the time spent: elapsed x (growth - 1)
     without one:    first_seconds x growth ** polls (a short first poll: learn fast)
     both:           at most max_seconds; jitter in [0.9, 1.1) spreads polls; under request
                     budget pressure p in [0, 1] the quantiles move up (fewer, surer polls)
@@ -186,12 +186,15 @@ class PollPolicy:
         if model is None:
             exponent = min(max(polls, 0), 64)
             wait = self.first_seconds * self.growth**exponent * spread
-        elif polls < len(self.quantiles):
-            quantile = self.quantiles[polls]
-            quantile += (1 - quantile) * 0.5 * min(max(pressure, 0.0), 1.0)
-            wait = model.quantile(quantile) - elapsed
-            if wait <= self.min_seconds:  # already past it: the geometric tail
-                wait = max(elapsed, model.median) * (self.growth - 1) * spread
         else:
+            # the next quantile still ahead (an export polled on the cold schedule before the
+            # model existed, or one that waited for the budget, goes to the right one), then the
+            # geometric tail
             wait = max(elapsed, model.median) * (self.growth - 1) * spread
+            for quantile in self.quantiles:
+                quantile += (1 - quantile) * 0.5 * min(max(pressure, 0.0), 1.0)
+                ahead = model.quantile(quantile) - elapsed
+                if ahead > self.min_seconds:
+                    wait = ahead
+                    break
         return min(max(wait, self.min_seconds), self.max_seconds)

@@ -59,6 +59,10 @@ class RequestBudget:
         self._forget(self._clock())
         return len(self._starts)
 
+    def backlog(self) -> int:
+        """Requests waiting that would free something: downloads and polls (not creates)."""
+        return sum(1 for priority, _ in self._queue if priority < PRIORITY["create"])
+
     def pressure(self) -> float:
         """How near the budget is to binding, from 0 (idle) to 1 (full, requests waiting)."""
         used = len(self._starts) / self._capacity
