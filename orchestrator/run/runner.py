@@ -145,7 +145,10 @@ class JobRunner:
         state = self._unsealed(job, resume(record, job.window))
         self._on_state(job, state)
         uncertain = isinstance(state, Submit) and state.uncertain
-        final = await self._drive(job, state)
+        try:
+            final = await self._drive(job, state)
+        finally:
+            self._latest.pop(job.key, None)  # a 100,000-job run holds only live jobs' records
         outcome = _outcome(job, final, uncertain=uncertain)
         if isinstance(final, Stored) and job.window.open_at(self._started):
             return replace(outcome, result=replace(outcome.result, open=True))
