@@ -1,0 +1,42 @@
+"""What a run says at info level: repetitive lines batched, failures as warnings, honest counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.cli import main
+from orchestrator.fakeapi import FakeConfig, Faults
+from tests.integration.fakes import fake_in_thread
+from tests.integration.test_resilience import AS_OF, manifest_for
+
+
+def events(err: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+
+
+def test_reuse_is_one_line_and_a_failed_export_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An export that ends FAILED once cools down with a warning; a rerun that reuses all 12
+    files says so in one info line with the count, and its summary counts them as reused."""
+    manifest, out = manifest_for(tmp_path, 3, ("conversation", "user")), tmp_path / "out"
+    config = FakeConfig(job_duration=0.01, faults=Faults(fail_first_submits=1))
+    with fake_in_thread(config) as fake:
+        for name, value in fake.environment(out, ORCHESTRATOR_PROGRESS_SECONDS="0.05").items():
+            monkeypatch.setenv(name, value)
+        assert main(["run", str(manifest), "--as-of", AS_OF.isoformat()]) == 0
+        first = capsys.readouterr()
+        assert main(["run", str(manifest), "--as-of", AS_OF.isoformat()]) == 0
+        second = capsys.readouterr()
+    cooling = [e for e in events(first.err) if e.get("state") == "cooling_down"]
+    assert cooling and {e["level"] for e in cooling} == {"warning"}
+    logged = events(second.err)
+    assert [e["count"] for e in logged if e["event"] == "orchestrator.files_reused"] == [12]
+    assert not [e for e in logged if e["event"] == "orchestrator.job_reused"]
+    assert "12 jobs: 0 downloaded, 0 empty, 12 reused from earlier runs" in second.out
+    progress = [e for e in logged if e["event"] == "orchestrator.progress"]
+    assert progress and progress[-1]["reused"] == 12 and progress[-1]["done"] == 0
