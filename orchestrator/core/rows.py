@@ -23,6 +23,10 @@ class RowCounter(Protocol):
         ...
 
 
+_QUOTED = re.compile(rb'"[^"]*"')
+"""A quoted CSV field (or one half of an escaped quote pair, which pairs up the same way)."""
+
+
 class CsvRowCounter:
     """Records in a CSV stream, less the header line."""
 
@@ -32,21 +36,26 @@ class CsvRowCounter:
         self._pending = False  # bytes seen since the last record end
 
     def feed(self, chunk: bytes) -> None:
+        """Count record ends outside quotes, in C: each quoted field is replaced by one byte (a
+        regex substitution), so no Python loop runs per field; a quote left open carries over."""
         if not chunk:
             return
-        if not self._in_quotes and b'"' not in chunk:
+        if self._in_quotes:
+            close = chunk.find(b'"')
+            if close < 0:
+                self._pending = True
+                return
+            self._in_quotes, self._pending = False, True
+            chunk = chunk[close + 1 :]
+        if b'"' in chunk:
+            chunk = _QUOTED.sub(b"\x00", chunk)  # "" inside a field pairs up the same way
+            left_open = chunk.find(b'"')
+            if left_open >= 0:
+                self._in_quotes = True
+                chunk = chunk[:left_open] + b"\x00"
+        if chunk:
             self._records += chunk.count(b"\n")
             self._pending = not chunk.endswith(b"\n")
-            return
-        for part_index, part in enumerate(chunk.split(b'"')):
-            if part_index:
-                self._in_quotes = not self._in_quotes
-                self._pending = True
-            if not self._in_quotes and part:
-                self._records += part.count(b"\n")
-                self._pending = not part.endswith(b"\n")
-            elif part:
-                self._pending = True
 
     def rows(self) -> int | None:
         records = self._records + (1 if self._pending else 0)

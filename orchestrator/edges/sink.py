@@ -25,7 +25,8 @@ from orchestrator.errors import DownloadCut, SinkError
 
 TEMP_SUFFIX = ".part"
 WRITE_BYTES = 1024 * 1024
-"""Bytes gathered before a write: a small file costs one thread hop, a large one one per MiB."""
+"""Bytes gathered before a write: a small file costs one thread hop, a large one one per MiB,
+written by a worker thread while the next MiB arrives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +79,23 @@ class FileSink:
         digest, counter, size = hashlib.sha256(), row_counter(report_format), 0
         pending = bytearray()
         try:
-            async for chunk in chunks:
-                digest.update(chunk)
-                counter.feed(chunk)
-                size += len(chunk)
-                pending += chunk
-                if len(pending) >= WRITE_BYTES:  # one thread hop per MiB, not per chunk
-                    await anyio.to_thread.run_sync(_write, handle, bytes(pending), temp)
-                    pending.clear()
+            try:
+                async with anyio.create_task_group() as writer:
+                    written = anyio.Event()
+                    written.set()
+                    async for chunk in chunks:
+                        digest.update(chunk)
+                        counter.feed(chunk)
+                        size += len(chunk)
+                        pending += chunk
+                        if len(pending) >= WRITE_BYTES:  # a MiB at a time, as the next arrives
+                            await written.wait()  # one write in flight: memory stays flat
+                            written = anyio.Event()
+                            data = bytes(pending)
+                            writer.start_soon(_write_behind, handle, data, temp, written)
+                            pending.clear()
+            except BaseExceptionGroup as group:  # the writer's or the download's, as it was
+                raise _alone(group) from None
             if expected_size is not None and size != expected_size:
                 raise DownloadCut(f"got {size} of {expected_size} announced bytes")
             facts = await anyio.to_thread.run_sync(_publish, handle, temp, target, bytes(pending))
@@ -130,6 +140,25 @@ def _make_folders(folder: Path, root: Path) -> None:
     if not existing.resolve().is_relative_to(root.resolve()):
         raise SinkError(f"refusing to write under {existing}: a symlink leads out of {root}")
     make_folders(folder)
+
+
+def _alone(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception a task group wrapped, or the group itself if there were several."""
+    leaves = list(_leaves(group))
+    return leaves[0] if len(leaves) == 1 else group
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+async def _write_behind(handle: BinaryIO, data: bytes, temp: Path, written: anyio.Event) -> None:
+    try:
+        await anyio.to_thread.run_sync(_write, handle, data, temp)
+    finally:
+        written.set()
 
 
 def _write(handle: BinaryIO, chunk: bytes, temp: Path) -> None:

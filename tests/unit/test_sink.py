@@ -213,3 +213,36 @@ async def test_every_folder_and_file_the_tool_creates_is_private(tmp_path: Path)
         expected = 0o750 if path.is_dir() else 0o640
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
     journal.close()
+
+
+@pytest.mark.anyio
+async def test_a_failure_behind_a_large_stream_is_plain_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several MiB in: a full disk in the write behind the stream is a plain SinkError, a body
+    that breaks off a plain DownloadCut; either way no file and no temporary file remain."""
+    import errno
+
+    from orchestrator.edges import sink as sink_module
+
+    sink = FileSink(tmp_path)
+    relative = PurePosixPath("x/big.csv")
+    mebibyte = b"a,b\n" * (1024 * 256)
+
+    async def body(parts: int, *, cut: bool = False) -> AsyncIterator[bytes]:
+        for _ in range(parts):
+            yield mebibyte
+        if cut:
+            raise DownloadCut("the body broke off")
+
+    with pytest.raises(DownloadCut, match="broke off"):
+        await sink.store(relative, body(3, cut=True), expected_size=None, report_format="csv")
+    assert leftovers(tmp_path) == []
+
+    def full(handle: object, chunk: bytes, temp: Path) -> None:
+        raise sink_module._sink_error(OSError(errno.ENOSPC, "No space left on device"), temp)
+
+    monkeypatch.setattr(sink_module, "_write", full)
+    with pytest.raises(SinkError, match="no space left"):
+        await sink.store(relative, body(4), expected_size=None, report_format="csv")
+    assert leftovers(tmp_path) == []
