@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, assert_never
 
 import anyio
+import anyio.abc
 import anyio.lowlevel
 import structlog
 
@@ -123,6 +124,10 @@ class JobRunner:
         self._started = started or datetime.now(UTC)
         """When the run started: a window not ended by then is `open`, its file not final."""
         self._warned: set[str] = set()
+        self._scouts: dict[tuple[str, int], str] = {}
+        """The export polling on the short cold schedule, per kind not yet learned."""
+        self._learned: dict[tuple[str, int], anyio.Event] = {}
+        """Set when an export of the kind is learned: the others waiting then re-plan."""
         self._latest: dict[str, JobRecord | None] = {}
         """The journal's record of each job as this runner last saw or wrote it."""
 
@@ -149,6 +154,8 @@ class JobRunner:
             final = await self._drive(job, state)
         finally:
             self._latest.pop(job.key, None)  # a 100,000-job run holds only live jobs' records
+            for kind in [kind for kind, scout in self._scouts.items() if scout == job.key]:
+                del self._scouts[kind]  # a scout that ended unlearned: the next one scouts
         outcome = _outcome(job, final, uncertain=uncertain)
         if isinstance(final, Stored) and job.window.open_at(self._started):
             return replace(outcome, result=replace(outcome.result, open=True))
@@ -302,24 +309,62 @@ class JobRunner:
         return Submitted(ids, at=self._clock())
 
     async def _poll(self, job: Job, state: Poll) -> Event:
+        kind = (job.export_id, _seconds(job))
+        if not await self._wait_to_poll(job, state, kind) and state.since is not None:
+            # an export of its kind was learned meanwhile: wait for the model's time instead
+            await self._sleep(self._poll_delay(state, kind))
+        report = await self._client.status(state.ids.status_url)
+        if report.runner_state not in KNOWN_RUNNER_STATES and job.key not in self._warned:
+            self._warned.add(job.key)  # once per job: it is polled on within the job timeout
+            _log.warning("orchestrator.unknown_runner_state", runner_state=report.runner_state)
+        return StatusSeen(report, at=self._clock())
+
+    def _poll_delay(self, state: Poll, kind: tuple[str, int]) -> float:
+        """The wait before the next poll: the learned model's, else the cold schedule's."""
         model = None
         elapsed = 0.0
         if state.since is not None:  # a resumed export's age is unknown: poll it as a new kind
-            model = self._durations.estimate(job.export_id, _seconds(job))
+            model = self._durations.estimate(*kind)
             elapsed = self._clock() - state.since
-        delay = self._policies.poll.delay(
+        return self._policies.poll.delay(
             state.polls,
             elapsed=elapsed,
             model=model,
             jitter=self._jitter(),
             pressure=self._pressure(),
         )
-        await self._sleep(delay)
-        report = await self._client.status(state.ids.status_url)
-        if report.runner_state not in KNOWN_RUNNER_STATES and job.key not in self._warned:
-            self._warned.add(job.key)  # once per job: it is polled on within the job timeout
-            _log.warning("orchestrator.unknown_runner_state", runner_state=report.runner_state)
-        return StatusSeen(report, at=self._clock())
+
+    async def _wait_to_poll(self, job: Job, state: Poll, kind: tuple[str, int]) -> bool:
+        """Wait until the next poll is due; True if it is, False if the first export of a kind
+        not yet learned has just been learned (then the model says when).
+
+        Of the exports of a kind with no model yet, one scouts on the short cold schedule; the
+        others wait twice as long, and wake as soon as the scout (or any of them) is learned.
+        """
+        delay = self._poll_delay(state, kind)
+        if state.since is None or self._durations.estimate(*kind) is not None:
+            await self._sleep(delay)
+            return True
+        scout = self._scouts.setdefault(kind, job.key)
+        if scout != job.key:
+            delay *= 2
+        learned = self._learned.setdefault(kind, anyio.Event())
+        due = True
+
+        async def nap(group: anyio.abc.TaskGroup) -> None:
+            await self._sleep(delay)
+            group.cancel_scope.cancel()
+
+        async def learn(group: anyio.abc.TaskGroup) -> None:
+            nonlocal due
+            await learned.wait()
+            due = False
+            group.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(nap, group)
+            group.start_soon(learn, group)
+        return due
 
     async def _fetch(self, job: Job, state: Fetch, deadline: float) -> Event:
         if state.tries:
@@ -355,6 +400,9 @@ class JobRunner:
         lower = (polled.running_at or polled.since) - polled.since
         observation = Observation(job.export_id, _seconds(job), lower, seen.at - polled.since)
         self._durations.learn(observation)
+        kind = (observation.export_id, observation.window_seconds)
+        self._learned.pop(kind, anyio.Event()).set()  # wake the others of its kind
+        self._scouts.pop(kind, None)
         await self._journal.learned(observation)
 
     async def _record_final(self, job: Job, final: Terminal) -> None:

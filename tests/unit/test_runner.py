@@ -364,3 +364,41 @@ async def test_a_file_of_a_window_not_ended_at_the_start_is_open_and_not_reused(
     record = (await after_end.journal.load())[job.key]
     assert record.open == 0
     assert (await after_end.run(job, record)).result.reused
+
+
+async def test_one_export_scouts_a_new_kind_and_the_others_wake_when_it_is_learned() -> None:
+    """Of the exports of a kind with no history, the first polls on the short schedule and the
+    others wait twice as long; once one is learned, a waiting one wakes to poll at the model's
+    time instead of sleeping on."""
+    from orchestrator.core.envelope import RunIds
+    from orchestrator.core.lifecycle import Poll, StatusSeen
+
+    rig = Rig(poll=PollPolicy(first_seconds=5, growth=2, max_seconds=60))
+    now = [0.0]
+    rig.runner._clock = lambda: now[0]
+    naps: list[float] = []
+
+    async def nap(seconds: float) -> None:
+        naps.append(seconds)
+        await anyio.sleep(seconds)
+
+    rig.runner._sleep = nap
+    scout, other = day_job("scout"), day_job("other")
+    kind = ("conversation", 86400)
+    ids = RunIds("wf", "run", "https://api/status/1?companyKey=k")
+    waiting = Poll(1, ids, since=0.0)
+    with anyio.fail_after(3):
+        async with anyio.create_task_group() as group:
+            woke: list[bool] = []
+
+            async def wait(job: Job) -> None:
+                woke.append(await rig.runner._wait_to_poll(job, waiting, kind))
+
+            rig.runner._scouts[kind] = scout.key  # the scout is already polling
+            group.start_soon(wait, other)
+            await anyio.wait_all_tasks_blocked()
+            assert naps == [10.0]  # twice the scout's first wait of 5 s
+            polled = Poll(1, ids, since=0.0, running_at=0.5)
+            await rig.runner._learn(scout, polled, StatusSeen(completed(), at=1.0))
+    assert woke == [False]
+    assert rig.runner._durations.estimate(*kind) is not None
