@@ -255,7 +255,7 @@ async def _run_jobs(
     rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
     stop = _Stop()
     policies = policies_from(settings)
-    progress = RunProgress(len(request.jobs), clock=anyio.current_time)
+    progress = RunProgress(len(request.jobs))
     began = anyio.current_time()
     async with http_session(settings, tls, connections) as session:
         budget = RequestBudget(request.shard.budget(settings.requests_per_minute))

@@ -28,9 +28,6 @@ from orchestrator.core.polling import PollPolicy
 from orchestrator.core.records import JobRecord
 from orchestrator.core.states import StateName
 
-KNOWN_RUNNER_STATES = frozenset({"RUNNING", "CLOSED"})
-"""The runnerState values the quick start shows; any other is polled on, with a warning."""
-
 
 @dataclass(frozen=True, slots=True)
 class Policies:
@@ -252,11 +249,11 @@ def _after_status(
     if report.status_url and report.status_url != ids.status_url:
         ids = replace(ids, status_url=report.status_url)
     again = replace(state, ids=ids, polls=state.polls + 1, running_at=at)
+    if report.ready:
+        return Fetch(state.attempts, ids, report.download_url)
     if report.completed:
-        if report.download_url:
-            return Fetch(state.attempts, ids, report.download_url)
         return again  # "wait a bit longer and try the request to the statusUrl again" (quick start)
-    if report.runner_state == "CLOSED" and not report.detail:
+    if report.closed_without_detail:
         if state.blank_closes < policies.blank_close_polls:
             return replace(again, blank_closes=state.blank_closes + 1)
         return _after_failure(state.attempts, report.failure_text(), policies.resubmit, window)

@@ -32,7 +32,3 @@ def origin_of(url: URL) -> Origin:
     yarl prints both the same but does not compare them equal, so origins are compared as these
     tuples, never as `URL` objects."""
     return (url.scheme.lower(), (url.host or "").lower(), url.port)
-
-
-def same_origin(first: URL, second: URL) -> bool:
-    return origin_of(first) == origin_of(second)

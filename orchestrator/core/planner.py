@@ -8,7 +8,7 @@ built, so a range of a thousand years fails fast instead of filling memory.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -170,11 +170,6 @@ def _warnings(item: _Range, windows: list[Window], manifest: Manifest, as_of: da
             f"{as_of}; the API keeps about {HISTORY_MONTHS} months of data"
         )
     return found
-
-
-def open_windows(jobs: Iterable[Job], now: datetime) -> list[Job]:
-    """The jobs whose window has not ended at `now`: their files would not be final."""
-    return [job for job in jobs if job.window.open_at(now)]
 
 
 def _open_warning(item: _Range, windows: list[Window], now: datetime) -> list[str]:

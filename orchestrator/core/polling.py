@@ -67,13 +67,6 @@ class LogNormal:
             return 1.0
         return _cdf((math.log(seconds) - self.mu) / self.sigma)
 
-    def median_within(self, lower: float, upper: float) -> float:
-        """The model's median of a time known to lie in (lower, upper]."""
-        low, high = self.cdf(lower), self.cdf(upper)
-        if high - low < 1e-9:  # the model thinks this interval impossible: trust the data
-            return upper if lower <= 0 else math.sqrt(lower * upper)
-        return self.quantile((low + high) / 2)
-
 
 class DurationModel:
     """What exports took, by (export id, window length), as log-normal distributions.

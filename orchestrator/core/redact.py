@@ -15,8 +15,6 @@ _USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s\"'<>]+@")
 _AUTH_HEADER = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer)?\s*[^\s\"',}]+")
 
 
-SECRET_PARAMETERS = ("companyKey", "analyticsAccessToken")
-"""Query parameters of server-given URLs whose values are credentials (sealed in the journal)."""
 _URL_SECRET = re.compile(r"([?&](companyKey|analyticsAccessToken)=)([^&#]*)")
 
 

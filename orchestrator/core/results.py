@@ -8,8 +8,6 @@ from orchestrator.core.envelope import RunIds
 from orchestrator.core.jobs import Job
 from orchestrator.core.states import FINISHED, ResultStatus
 
-Status = ResultStatus
-
 
 @dataclass(frozen=True, slots=True)
 class JobResult:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import anyio
 
 from orchestrator.core.estimate import COLD_REQUESTS_PER_EXPORT, seconds_left
 from orchestrator.core.jobs import Job
@@ -62,7 +63,9 @@ class Snapshot:
 class RunProgress:
     """The last state of each job that has one, by key, and what finished jobs took."""
 
-    def __init__(self, planned: int = 0, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self, planned: int = 0, *, clock: Callable[[], float] = anyio.current_time
+    ) -> None:
         self.planned = planned
         self._states: dict[str, State] = {}
         self._clock = clock
@@ -79,8 +82,6 @@ class RunProgress:
         self._states[job.key] = state
         if job.parent_key is not None and job.parent_key in self._states and previous is None:
             self.planned += 1  # a piece of a split window is one more job to do
-        if self._clock is None:
-            return
         if isinstance(state, Poll) and not isinstance(previous, Poll):
             self._started_at.setdefault(job.key, self._clock())
         elif isinstance(state, Stored) and isinstance(previous, Fetch):
@@ -94,17 +95,10 @@ class RunProgress:
         self._states[job.key] = state
         self.reused += 1
 
-    def last(self, key: str) -> State | None:
-        return self._states.get(key)
-
     def started(self, key: str) -> bool:
         """Whether anything may have been sent for this job, in this run or an earlier one."""
         state = self._states.get(key)
         return state is not None and started(state)
-
-    def counts(self) -> Counter[str]:
-        """Jobs by the name of their current state."""
-        return Counter(state.name for state in self._states.values())
 
     def columns(self) -> dict[str, int]:
         """Jobs per column a person reads: every planned job is in exactly one."""

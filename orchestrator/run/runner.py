@@ -22,7 +22,6 @@ import structlog
 from orchestrator.core.jobs import Job
 from orchestrator.core.layout import relative_path
 from orchestrator.core.lifecycle import (
-    KNOWN_RUNNER_STATES,
     Broken,
     Cooldown,
     CooledDown,
@@ -314,7 +313,7 @@ class JobRunner:
             # an export of its kind was learned meanwhile: wait for the model's time instead
             await self._sleep(self._poll_delay(state, kind))
         report = await self._client.status(state.ids.status_url)
-        if report.runner_state not in KNOWN_RUNNER_STATES and job.key not in self._warned:
+        if report.unknown_state and job.key not in self._warned:
             self._warned.add(job.key)  # once per job: it is polled on within the job timeout
             _log.warning("orchestrator.unknown_runner_state", runner_state=report.runner_state)
         return StatusSeen(report, at=self._clock())

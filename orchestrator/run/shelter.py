@@ -25,11 +25,6 @@ class Shelter:
         state = "open" if self._closes_at == math.inf else "closing"
         return f"Shelter({state}, sheltered={len(self._scopes)})"
 
-    @property
-    def sheltered(self) -> int:
-        """Downloads inside the shelter now."""
-        return len(self._scopes)
-
     @contextmanager
     def protect(self, deadline: float = math.inf) -> Iterator[anyio.CancelScope]:
         """A shielded scope for one download; it still ends at `deadline` (the job's timeout)."""

@@ -9,7 +9,7 @@ import pytest
 from orchestrator.core.filters import KNOWN_PARAMS, RESERVED, encode_filters
 from orchestrator.core.jobs import Window
 from orchestrator.core.manifest import parse_manifest
-from orchestrator.core.planner import open_windows, plan
+from orchestrator.core.planner import plan
 from orchestrator.errors import FilterError
 
 AS_OF = date(2024, 3, 15)
@@ -108,7 +108,7 @@ def test_a_range_reaching_past_now_warns_naming_the_export_and_the_window() -> N
     (warning,) = result.warnings
     assert warning.startswith("jobs.yaml:4:5: exports[0].range: export 'a': the window ")
     assert "2024-03-15T00:00:00-05:00 to 2024-03-16T00:00:00-05:00 has not ended yet" in warning
-    assert [job.window.start.day for job in open_windows(result.jobs, now)] == [15]
+    assert [job.window.start.day for job in result.jobs if job.window.open_at(now)] == [15]
 
 
 def test_a_finished_range_or_no_now_gives_no_open_window_warning() -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from yarl import URL
 
-from orchestrator.core.origins import same_origin
+from orchestrator.core.origins import origin_of
 from orchestrator.edges.client import ApiAccess
 
 
 def test_default_ports_spelled_out_are_the_same_origin() -> None:
     """https://h:443 is https://h and http://h:80 is http://h; other ports and schemes differ."""
-    assert same_origin(URL("https://H.example:443/a"), URL("https://h.example/b"))
-    assert same_origin(URL("http://h:80"), URL("http://h"))
-    assert not same_origin(URL("https://h:8443"), URL("https://h"))
-    assert not same_origin(URL("http://h:443"), URL("https://h"))
+    assert origin_of(URL("https://H.example:443/a")) == origin_of(URL("https://h.example/b"))
+    assert origin_of(URL("http://h:80")) == origin_of(URL("http://h"))
+    assert origin_of(URL("https://h:8443")) != origin_of(URL("https://h"))
+    assert origin_of(URL("http://h:443")) != origin_of(URL("https://h"))
 
 
 def test_allowed_origins_match_with_default_ports_normalised() -> None:
