@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _reader_went_away() -> int:
     """stdout's reader is gone: point stdout at /dev/null so that nothing tries (and fails) to
-    write there again, not even the interpreter's last flush, and exit quietly."""
+    write there again, not even the interpreter's last flush, and exit quietly (141; `run`
+    keeps its own code instead)."""
     with contextlib.suppress(OSError, ValueError):  # no real descriptor (a test's capture)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -407,7 +408,10 @@ async def run_and_report(
     else:
         configure_logging(log_format=settings.log_format, level=settings.log_level, secrets=secrets)
         outcome = await execute(settings, request, watch=ProgressLog(settings.progress_seconds))
-    print(describe_outcome(outcome, settings.out))
+    try:
+        print(describe_outcome(outcome, settings.out), flush=True)
+    except BrokenPipeError:  # the reader of the summary left; the run's own code still stands
+        _reader_went_away()
     return outcome.exit_code
 
 

@@ -139,10 +139,6 @@ class Journal:
         records = await self._run(self._select_all)
         return {record.key: record for record in records}
 
-    async def get(self, key: str) -> JobRecord | None:
-        """One job's record, if the journal has it."""
-        return await self._run(lambda: self._select_one(key))
-
     async def record(
         self, key: str, state: StateName, *, note: str | None = None, **values: Any
     ) -> JobRecord:
@@ -264,10 +260,6 @@ class Journal:
             "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)",
             (key, previous.state if previous else "forgotten", self._clock(), "restored"),
         )
-
-    def _select_one(self, key: str) -> JobRecord | None:
-        row = self._require().execute(f"{_SELECT} WHERE key = ?", (key,)).fetchone()
-        return JobRecord(**dict(zip(_COLUMNS, row, strict=True))) if row else None
 
     def _select_all(self) -> list[JobRecord]:
         rows = self._require().execute(_SELECT).fetchall()

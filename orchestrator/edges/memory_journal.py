@@ -32,10 +32,6 @@ class MemoryJournal:
         await anyio.lowlevel.checkpoint()
         return dict(self._records)
 
-    async def get(self, key: str) -> JobRecord | None:
-        await anyio.lowlevel.checkpoint()
-        return self._records.get(key)
-
     async def record(
         self, key: str, state: StateName, *, note: str | None = None, **values: Any
     ) -> JobRecord:

@@ -6,7 +6,7 @@ helps tests, an in-memory one (`MemoryJournal`) that passes the same contract te
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import PurePosixPath
 from typing import Any, Protocol, TypeVar
 
@@ -15,11 +15,10 @@ from orchestrator.core.jobs import Job
 from orchestrator.core.polling import Observation
 from orchestrator.core.records import JobRecord
 from orchestrator.core.states import StateName
+from orchestrator.edges.client import Announce, Consume
 from orchestrator.edges.sink import FileFacts, StoredFile
 
 T = TypeVar("T")
-Consume = Callable[[AsyncIterator[bytes], int | None], Awaitable[T]]
-Announce = Callable[[], Awaitable[None]]
 
 
 class ApiClient(Protocol):

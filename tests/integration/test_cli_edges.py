@@ -81,6 +81,30 @@ def test_a_closed_stdout_ends_quietly_with_141(tmp_path: Path, command: list[str
     assert result.stderr == b""
 
 
+def test_a_run_whose_summary_reader_left_keeps_its_own_exit_code(tmp_path: Path) -> None:
+    """`run ... | head` with the reader gone: the work is done and journaled, and the exit code is
+    the run's (0 here), not 141, so a CI step still sees what happened."""
+    manifest = write(tmp_path)
+    with fake_in_thread(FakeConfig(job_duration=(0.01, 0.02))) as fake:
+        env = {**os.environ, **fake.environment(tmp_path / "out")}
+        reader, writer = os.pipe()
+        os.close(reader)
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "orchestrator", "run", manifest, "--as-of", AS_OF],
+                stdout=writer,
+                stderr=subprocess.PIPE,
+                env=env,
+                timeout=SUBPROCESS_TIMEOUT,
+                check=False,
+            )
+        finally:
+            os.close(writer)
+    assert result.returncode == 0
+    assert b"Traceback" not in result.stderr
+    assert list((tmp_path / "out" / "_runs").glob("*.json"))
+
+
 def test_plan_json_piped_into_head_ends_quietly(tmp_path: Path) -> None:
     """`plan --json | head -1`: the reader takes one line and leaves; the CLI exits 141 silently."""
     manifest = write(tmp_path, HOURLY)
