@@ -7,6 +7,7 @@ fake's bytes exactly, the report must say what happened, and credentials must st
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import replace
 from datetime import date
@@ -70,9 +71,10 @@ def test_a_completed_export_without_a_url_is_polled_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """CLOSED/COMPLETED with an empty downloadUrl (twice) is waited out, not a failure."""
-    code, report, _, _ = run(tmp_path, monkeypatch, Faults(late_url_polls=2))
+    code, report, counters, _ = run(tmp_path, monkeypatch, Faults(late_url_polls=2))
     assert code == 0
     assert statuses(report) == {"downloaded"}
+    assert counters.requests["status"] >= 3 * len(report["jobs"])  # the knob really fired
 
 
 def test_gzip_from_storage_lands_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,17 +119,18 @@ def test_404_on_create_fails_that_export_with_the_status_and_url(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An export id the account lacks fails its jobs, saying 404 and the URL; the journal says
-    failed (never submitting); the other export is downloaded; exit 1."""
+    failed (never left at submitting); the other export is downloaded; exit 1."""
     code, report, _, _ = run(tmp_path, monkeypatch, Faults(missing_exports=frozenset({"user"})))
     assert code == 1
-    by_export = {e["export_id"]: e for e in report["jobs"]}
-    refused = by_export["user"]
-    assert refused["status"] == "failed"
-    assert "404" in refused["error"] and "/api/public/reports/report/user" in refused["error"]
-    assert by_export["conversation"]["status"] == "downloaded"
+    refused = [e for e in report["jobs"] if e["export_id"] == "user"]
+    assert refused and {e["status"] for e in refused} == {"failed"}
+    for entry in refused:
+        assert "404" in entry["error"] and "/api/public/reports/report/user" in entry["error"]
+    assert {e["status"] for e in report["jobs"] if e["export_id"] != "user"} == {"downloaded"}
     with sqlite3.connect(tmp_path / "out" / ".orchestrator" / "journal.sqlite") as journal:
-        states = dict(journal.execute("SELECT export_name, state FROM jobs").fetchall())
-    assert states["user"] == "failed"
+        rows = journal.execute("SELECT export_name, state FROM jobs").fetchall()
+    assert {state for export, state in rows if export == "user"} == {"failed"}
+    assert len([row for row in rows if row[0] == "user"]) == len(refused)
 
 
 def test_403_on_one_export_fails_its_jobs_only(
@@ -141,6 +144,7 @@ def test_403_on_one_export_fails_its_jobs_only(
     assert code == 1
     failed = {e["export_id"] for e in report["jobs"] if e["status"] == "failed"}
     assert failed == {"user"}
+    assert {e["status"] for e in report["jobs"] if e["export_id"] != "user"} == {"downloaded"}
     assert counters.requests["timezones"] == 1
 
 
@@ -182,8 +186,9 @@ def test_a_resumed_job_polls_the_token_url_the_server_gave(
         assert counters.max_submits() == 1
         assert counters.rejections.get("forbidden", 0) == 0
     assert_tree_matches(out, planned(manifest), latest_report(out), config)
-    journal = (out / ".orchestrator" / "journal.sqlite").read_bytes()
+    journal = b"".join(path.read_bytes() for path in (out / ".orchestrator").glob("journal*"))
     assert b"analyticsAccessToken=sealed1." in journal
+    assert not re.search(rb"analyticsAccessToken=(?!sealed1\.)", journal)  # none in clear
 
 
 def test_unknown_and_blank_states_are_polled_on(
@@ -192,9 +197,10 @@ def test_unknown_and_blank_states_are_polled_on(
     """A runnerState nobody knows, then CLOSED with an empty detail (twice), are polled through
     to the real answer."""
     faults = Faults(unknown_state_polls=2, closed_empty_detail_polls=2)
-    code, report, _, _ = run(tmp_path, monkeypatch, faults)
+    code, report, counters, _ = run(tmp_path, monkeypatch, faults)
     assert code == 0
     assert statuses(report) == {"downloaded"}
+    assert counters.requests["status"] >= 5 * len(report["jobs"])  # both knobs really fired
 
 
 @pytest.mark.slow

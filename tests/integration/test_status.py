@@ -61,9 +61,14 @@ def test_status_works_while_a_run_holds_the_journal(
             wait_until(lambda: fake.fake.counters.jobs_created >= 4, "the run created nothing")
             monkeypatch.setenv("ORCHESTRATOR_OUT", str(out))
             code, shown = status_json(capsys, str(manifest), "--as-of", AS_OF.isoformat())
+            assert run.poll() is None, "the run had ended: status did not read it mid-run"
         finally:
             run.terminate()
-            run.wait(30)
+            try:
+                run.wait(30)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                run.wait(30)
     assert code == 0
     assert shown["plan"]["pending"] == 4
     assert shown["oldest_pending"]["state"] in ("submitting", "submitted")

@@ -101,5 +101,6 @@ async def test_a_cancelled_waiter_leaves_the_line() -> None:
         await budget.acquire()
         with anyio.move_on_after(0):
             await budget.acquire(0)
+        assert budget.backlog() == 0  # its ticket left the line with it
         await budget.acquire(2)
     assert budget.pressure() == 1.0

@@ -58,18 +58,21 @@ async def test_the_live_display_redraws_and_leaves_the_last_frame_with_logs_abov
     display = LiveDisplay(console, per_second=50)
     done = [0]
 
-    def snapshot() -> Snapshot:
-        done[0] += 1
-        return replace(SNAPSHOT, counts={**SNAPSHOT.counts, "done": done[0]})
+    with display.showing() as stream, anyio.fail_after(5), anyio.CancelScope() as run:
 
-    with display.showing() as stream:
+        def snapshot() -> Snapshot:
+            done[0] += 1
+            if done[0] == 5:
+                run.cancel()  # the run ends after five frames
+            return replace(SNAPSHOT, counts={**SNAPSHOT.counts, "done": done[0]})
+
         configure_logging(log_format="console", stream=stream)
         structlog.get_logger("test").info("orchestrator.something_happened")
-        with anyio.fail_after(5), anyio.move_on_after(0.1):
-            await display(snapshot)
+        await display(snapshot)
     shown = screen.getvalue()
-    assert "orchestrator.something_happened" in shown
-    assert shown.count("orchestrator run") > 1  # redrawn, not printed once
+    assert done[0] == 6  # five frames, then the last one drawn as the run ended
+    assert shown.count("orchestrator run") >= 5  # redrawn in place, frame after frame
+    assert shown.index("orchestrator.something_happened") < shown.rindex("orchestrator run")
     assert f"{done[0] + 2} of 290 finished" in shown.split("orchestrator run")[-1]
 
 

@@ -222,14 +222,19 @@ def test_a_job_has_started_once_anything_may_have_been_sent() -> None:
 
 
 def test_every_state_name_comes_from_one_vocabulary() -> None:
-    """Every state's name is in the one list of names, and every journaled name is one of them."""
-    states: list[State] = [
-        Submit(),
-        Poll(1, IDS),
-        Fetch(1, IDS, "u"),
-        Cooldown(1, "r"),
-        Failed(1, "r"),
+    """Each state is named as the one vocabulary names it, every name has its state, and every
+    name but cooling_down is journaled."""
+    named: list[tuple[State, str]] = [
+        (Submit(), "submitting"),
+        (Poll(1, IDS), "submitted"),
+        (Fetch(1, IDS, "u"), "ready"),
+        (Cooldown(1, "r"), "cooling_down"),
+        (Failed(1, "r"), "failed"),
+        (TimedOut(1, None, "r"), "timed_out"),
+        (SplitUp(1, "r", DAY.split()), "split"),
+        (Stored(1, None, "p", 1, 1, ""), "downloaded"),
+        (Stored(1, None, "p", 1, 0, ""), "empty"),
     ]
-    states += [TimedOut(1, None, "r"), SplitUp(1, "r", DAY.split()), Stored(1, None, "p", 1, 1, "")]
-    assert {state.name for state in states} <= set(STATE_NAMES)
-    assert set(JOURNALED) <= set(STATE_NAMES)
+    assert [state.name for state, _ in named] == [name for _, name in named]
+    assert {name for _, name in named} == set(STATE_NAMES)
+    assert set(STATE_NAMES) - set(JOURNALED) == {"cooling_down"}

@@ -17,6 +17,10 @@ def test_the_limit_falls_while_polls_queue_and_rises_while_the_budget_has_room()
     assert next_limit(10, backlog=0, used=0.5, ceiling=20) == 11
     assert next_limit(20, backlog=0, used=0.0, ceiling=20) == 20
     assert next_limit(10, backlog=1, used=0.95, ceiling=20) == 10
+    assert next_limit(10, backlog=2, used=1.0, ceiling=20) == 10  # two may wait
+    assert next_limit(10, backlog=3, used=1.0, ceiling=20) == 9  # three may not
+    assert next_limit(10, backlog=0, used=0.89, ceiling=20) == 11  # room below 90 %
+    assert next_limit(10, backlog=0, used=0.9, ceiling=20) == 10
 
 
 @pytest.mark.anyio

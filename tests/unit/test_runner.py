@@ -169,41 +169,43 @@ async def test_the_job_timeout_is_journaled() -> None:
     assert await rig.state(job) == "timed_out"
 
 
-POINTS = [
-    "budget",
-    "journal:submitting",
-    "create",
-    "journal:submitted",
-    "sleep",
-    "status",
-    "journal:ready",
-    "download",
-    "chunk",
-    "journal:downloaded",
-]
+POINTS = {
+    "budget": None,  # nothing left: no record at all
+    "journal:submitting": "submitted",  # announced, so the create is shielded and answered
+    "create": "submitted",
+    "journal:submitted": "submitted",
+    "sleep": "submitted",
+    "status": "submitted",
+    "journal:ready": "submitted",  # cancelled before that write: polled again next time
+    "download": "downloaded",  # a download in progress is sheltered and ends
+    "chunk": "downloaded",
+    "journal:downloaded": "downloaded",  # the final record is shielded
+}
+"""Every await point of a job's life, and the journal state a cancellation there must leave."""
 
 
-@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize(("point", "expected"), POINTS.items())
 async def test_cancellation_at_any_point_never_loses_ids_nor_claims_a_false_submit(
-    point: str,
+    point: str, expected: str | None
 ) -> None:
     """Cancelled anywhere, the journal holds the ids of every create that was sent, says
     `submitting` only for a request that left, and records nothing for a job never sent."""
     gate = Gate(stop_at=point)
     rig = Rig(ScriptedClient(gate, [running(), completed()]))
     job = day_job()
+    outcome = None
     with anyio.fail_after(5), anyio.CancelScope() as scope:
         gate.scope = scope
-        await rig.runner.run(job, None)
+        outcome = await rig.runner.run(job, None)
+    if expected == "downloaded":  # sheltered to the end: the job finished before the cancel
+        assert outcome is not None and outcome.result.status == "downloaded"
+    else:
+        assert scope.cancelled_caught and outcome is None, "the cancellation reached the job"
     assert point in gate.passed
     record = (await rig.journal.load()).get(job.key)
-    if not rig.client.sent:
-        assert record is None, f"nothing was sent, yet the journal says {record}"
-    else:
+    assert (record.state if record else None) == expected, record
+    if rig.client.sent:
         assert record is not None and record.workflow_id == "wf1", record
-        assert record.state != "submitting"
-    if point in ("download", "chunk", "journal:downloaded"):
-        assert record is not None and record.state == "downloaded"  # a download in progress ends
 
 
 class SchedulerRig(Rig):
@@ -380,25 +382,31 @@ async def test_one_export_scouts_a_new_kind_and_the_others_wake_when_it_is_learn
 
     async def nap(seconds: float) -> None:
         naps.append(seconds)
-        await anyio.sleep(seconds)
+        await anyio.sleep_forever()  # only learning ends these waits
 
     rig.runner._sleep = nap
     scout, other = day_job("scout"), day_job("other")
     kind = ("conversation", 86400)
     ids = RunIds("wf", "run", "https://api/status/1?companyKey=k")
     waiting = Poll(1, ids, since=0.0)
+    woke: list[bool] = []
+
+    async def wait(job: Job) -> None:
+        woke.append(await rig.runner._wait_to_poll(job, waiting, kind))
+
     with anyio.fail_after(3):
         async with anyio.create_task_group() as group:
-            woke: list[bool] = []
-
-            async def wait(job: Job) -> None:
-                woke.append(await rig.runner._wait_to_poll(job, waiting, kind))
-
-            rig.runner._scouts[kind] = scout.key  # the scout is already polling
+            group.start_soon(wait, scout)
+            await anyio.wait_all_tasks_blocked()
             group.start_soon(wait, other)
             await anyio.wait_all_tasks_blocked()
-            assert naps == [10.0]  # twice the scout's first wait of 5 s
+            assert naps == [5.0, 10.0]  # the scout's short first wait, and twice that
+            now[0] = 1.0
             polled = Poll(1, ids, since=0.0, running_at=0.5)
             await rig.runner._learn(scout, polled, StatusSeen(completed(), at=1.0))
-    assert woke == [False]
-    assert rig.runner._durations.estimate(*kind) is not None
+    assert woke == [False, False]
+    model = rig.runner._durations.estimate(*kind)
+    assert model is not None
+    expected = rig.runner._policies.poll.delay(0, elapsed=1.0, model=model, jitter=0.5)
+    assert rig.runner._poll_delay(waiting, kind) == expected  # the model's time, not 5 or 10 s
+    assert kind not in rig.runner._scouts
