@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import random
 import signal
 import sqlite3
 import subprocess
@@ -136,31 +135,60 @@ def cli(manifest: Path, fake: RunningFake, out: Path, **extra: str) -> subproces
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def journaled_creates(out: Path) -> int:
+    """How many creates' ids the journal holds (read while a run writes it: WAL allows that)."""
+    try:
+        return sum(states.count("submitted") for states in journal_events(out).values())
+    except sqlite3.Error:
+        return 0  # not created yet, or caught mid-creation
+
+
+def created(out: Path, count: int) -> Callable[[], bool]:
+    """A moment: the journal holds the ids of `count` creates."""
+    return lambda: journaled_creates(out) >= count
+
+
+def streaming(out: Path) -> Callable[[], bool]:
+    """A moment: a file of this run is streaming (a temporary file not left by an earlier run)."""
+    left = set(out.rglob("*.part"))
+    return lambda: any(part not in left for part in out.rglob("*.part"))
+
+
+def kill_at(process: subprocess.Popen[bytes], moment: Callable[[], bool]) -> int:
+    """SIGKILL the run as soon as `moment` holds; its exit code (0 if it finished first)."""
+    deadline = time.monotonic() + 60
+    while process.poll() is None and not moment():
+        assert time.monotonic() < deadline, "the moment to kill never came"
+        time.sleep(0.002)
+    process.kill()
+    return process.wait(10)
+
+
 @pytest.mark.slow
 def test_sigkill_at_any_moment_loses_and_resubmits_nothing(tmp_path: Path) -> None:
-    """Killed with SIGKILL again and again (during submits, polls and downloads), the run resumes
-    each time; in the end every file is intact and no journaled export was submitted twice."""
+    """Killed with SIGKILL again and again, alternately right after a create's ids reach the journal
+    and while a file is streaming, the run resumes each time; in the end every file is intact and no
+    journaled export was submitted twice."""
     manifest, out = manifest_for(tmp_path, scaled(10, quick=0.5)), tmp_path / "out"
-    config = FakeConfig(job_duration=(0.05, 0.4), rows_per_day=40_000)
-    moments = random.Random(11)
+    config = FakeConfig(job_duration=(0.05, 0.4), rows_per_day=8_000)
     exits: list[int] = []
+    jobs = planned(manifest)
     with fake_in_thread(config) as fake:
-        for _ in range(KILLS):
+        for kill in range(KILLS):
+            creates = journaled_creates(out) + 3
+            mid_download = kill % 2 or creates > len(jobs)
+            moment = streaming(out) if mid_download else created(out, creates)
             process = cli(manifest, fake, out, ORCHESTRATOR_MAX_IN_FLIGHT="12")
-            time.sleep(moments.uniform(0.3, 1.5))
-            process.kill()
-            exits.append(process.wait(10))
-        for _ in range(10):
+            exits.append(kill_at(process, moment))
+        for _ in range(3):
             final = cli(manifest, fake, out)
             if final.wait(120) == 0:
                 break
         else:
             pytest.fail("the run never finished after the kills")
-        jobs = planned(manifest)
         assert_tree_matches(out, jobs, latest_report(out), config)
         assert_never_resubmitted(jobs, fake, out)
-    killed = exits.count(-signal.SIGKILL)
-    assert killed >= KILLS // 2, f"most runs should have been killed mid-way: {exits}"
+    assert exits.count(-signal.SIGKILL) == KILLS, f"every run should have been killed: {exits}"
 
 
 @pytest.mark.slow
