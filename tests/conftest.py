@@ -2,11 +2,22 @@
 
 Tests marked `slow` are collected first, so that `pytest -n 2` starts them at once on both workers
 and fills in with the quick ones, instead of finding a 40-second soak at the end of one queue.
+
+Every async test runs under `anyio.fail_after(ASYNC_TEST_SECONDS)`, wrapped here once, so a hang
+fails that test fast with a cancellation instead of stalling the worker until pytest-timeout.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import anyio
 import pytest
+
+ASYNC_TEST_SECONDS = 60.0
 
 
 @pytest.fixture
@@ -16,3 +27,20 @@ def anyio_backend() -> str:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.obj = bounded(item.obj)
+
+
+def bounded(
+    test: Callable[..., Coroutine[Any, Any, None]],
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    """`test` under `fail_after`: a hang is a failure within ASYNC_TEST_SECONDS."""
+
+    @functools.wraps(test)
+    async def under_fail_after(**arguments: Any) -> None:
+        with anyio.fail_after(ASYNC_TEST_SECONDS):
+            await test(**arguments)
+
+    under_fail_after.bounded = True  # type: ignore[attr-defined]
+    return under_fail_after

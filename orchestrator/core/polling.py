@@ -60,13 +60,6 @@ class LogNormal:
     def quantile(self, q: float) -> float:
         return math.exp(self.mu + self.sigma * _STANDARD.inv_cdf(min(max(q, 1e-6), 1 - 1e-6)))
 
-    def cdf(self, seconds: float) -> float:
-        if seconds <= 0:
-            return 0.0
-        if math.isinf(seconds):
-            return 1.0
-        return _cdf((math.log(seconds) - self.mu) / self.sigma)
-
 
 class DurationModel:
     """What exports took, by (export id, window length), as log-normal distributions.
