@@ -32,10 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from orchestrator.core.problems import Problem
+from dataclasses import dataclass
 
 MAX_SHOWN_PROBLEMS = 50
 """Problems listed in a ManifestError: enough to fix a file in one pass, few enough to read."""
@@ -47,6 +44,18 @@ class OrchestratorError(Exception):
 
 class UsageError(OrchestratorError):
     """A command line or file that parses but cannot be acted on (exit code 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the manifest: where (`jobs.yaml:14:12`), which field, and what to do."""
+
+    location: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return ": ".join(part for part in (self.location, self.field, self.message) if part)
 
 
 class ManifestError(UsageError):

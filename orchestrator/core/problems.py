@@ -1,26 +1,17 @@
-"""A problem with the manifest, located at its YAML node, and the error that carries them all."""
+"""A problem with the manifest, located at its YAML node, and the error that carries them all.
+
+Both live in `errors.py`, which imports nothing of ours; they are re-exported here for the core.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from orchestrator.errors import ManifestError as ManifestError  # its home; re-exported here
+from orchestrator.errors import ManifestError as ManifestError
+from orchestrator.errors import Problem as Problem
 
 FieldPath = tuple[object, ...]
 """A field's path in the document, e.g. ("exports", 1, "window")."""
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with the manifest: where (`jobs.yaml:14:12`), which field, and what to do."""
-
-    location: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return ": ".join(part for part in (self.location, self.field, self.message) if part)
 
 
 def dotted(path: FieldPath) -> str:

@@ -12,24 +12,14 @@ origin only, and never again once a hop left it.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 
 from aiohttp import web
 
-from .state import FakeState
+from .state import FakeState, Hop
 from .views import s3_error
 
 HOP_STATUSES = (307, 302, 303, 308)
 """Status of hop k is HOP_STATUSES[(k - 1) % 4]: every redirect code a GET may meet."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hop:
-    """Where one hop points, with which status, and whether the chain left the API before it."""
-
-    location: str
-    status: int
-    after_leaving_api: bool
 
 
 def build_chain(state: FakeState, target: str, hops: int) -> str:

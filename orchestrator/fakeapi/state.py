@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .config import FakeConfig
@@ -13,8 +12,15 @@ from .counters import Counters
 from .jobs import JobStore
 from .signing import UrlSigner
 
-if TYPE_CHECKING:
-    from .hops import Hop
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """Where one redirect hop points, with which status, and whether the chain left the API
+    before it (see hops.py)."""
+
+    location: str
+    status: int
+    after_leaving_api: bool
 
 
 @dataclass(slots=True)
