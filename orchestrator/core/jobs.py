@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -70,15 +70,15 @@ def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
-    """One export request for one window. `key` identifies it across runs.
+    """One export request for one window. `key` identifies it across runs: computed from the
+    fields that define the request's result, never given.
 
     `filter_params` are the wire pairs the filters become (lists already joined or repeated as the
     API expects), in a stable order; `columns` empty means every column.
     """
 
-    key: str
     export_name: str
     export_id: str
     source: Source
@@ -90,6 +90,10 @@ class Job:
     filter_label: str | None = None
     filter_params: tuple[tuple[str, str], ...] = ()
     parent_key: str | None = None
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", job_key(self))
 
     def request_params(self) -> list[tuple[str, str]]:
         """Every parameter of the create request except `companyKey`, which the client adds."""
@@ -105,32 +109,10 @@ class Job:
 
     def piece(self, window: Window) -> Job:
         """The same request over a part of this job's window, as its own job with its own key."""
-        return make_job(
-            export_name=self.export_name,
-            export_id=self.export_id,
-            source=self.source,
-            format=self.format,
-            locale=self.locale,
-            method=self.method,
-            window=window,
-            columns=self.columns,
-            filter_label=self.filter_label,
-            filter_params=self.filter_params,
-            parent_key=self.key,
-        )
+        return replace(self, window=window, parent_key=self.key)
 
 
-def job_key(
-    *,
-    export_name: str,
-    export_id: str,
-    source: Source,
-    format: ReportFormat,
-    locale: str,
-    window: Window,
-    columns: tuple[str, ...],
-    filter_params: tuple[tuple[str, str], ...],
-) -> str:
+def job_key(job: Job) -> str:
     """A hash of everything that defines the request's result, so it is stable across runs.
 
     The HTTP method and the filter label change neither the request's meaning nor its data, so
@@ -138,57 +120,16 @@ def job_key(
     """
     canonical = json.dumps(
         [
-            export_name,
-            export_id,
-            source,
-            format,
-            locale,
-            window.start_ms,
-            window.end_ms,
-            list(columns),
-            [list(pair) for pair in filter_params],
+            job.export_name,
+            job.export_id,
+            job.source,
+            job.format,
+            job.locale,
+            job.window.start_ms,
+            job.window.end_ms,
+            list(job.columns),
+            [list(pair) for pair in job.filter_params],
         ],
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:KEY_LENGTH]
-
-
-def make_job(
-    *,
-    export_name: str,
-    export_id: str,
-    source: Source,
-    format: ReportFormat,
-    locale: str,
-    method: Method,
-    window: Window,
-    columns: tuple[str, ...] = (),
-    filter_label: str | None = None,
-    filter_params: tuple[tuple[str, str], ...] = (),
-    parent_key: str | None = None,
-) -> Job:
-    """Build a job with its key computed from its defining fields."""
-    key = job_key(
-        export_name=export_name,
-        export_id=export_id,
-        source=source,
-        format=format,
-        locale=locale,
-        window=window,
-        columns=columns,
-        filter_params=filter_params,
-    )
-    return Job(
-        key=key,
-        export_name=export_name,
-        export_id=export_id,
-        source=source,
-        format=format,
-        locale=locale,
-        method=method,
-        window=window,
-        columns=columns,
-        filter_label=filter_label,
-        filter_params=filter_params,
-        parent_key=parent_key,
-    )

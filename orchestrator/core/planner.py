@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from orchestrator.core.dates import add_months, local_midnight, resolve_date
-from orchestrator.core.jobs import Job, Window, make_job
+from orchestrator.core.jobs import Job, Window
 from orchestrator.core.manifest import Manifest, Problem, ResolvedExport
 from orchestrator.core.windows import count_windows, tile
 from orchestrator.errors import ManifestError
@@ -133,7 +133,7 @@ def _check_ceiling(ranges: list[_Range], max_jobs: int) -> None:
 
 def _jobs(export: ResolvedExport, windows: list[Window]) -> list[Job]:
     return [
-        make_job(
+        Job(
             export_name=export.name,
             export_id=export.export_id,
             source=export.source,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from orchestrator.core.jobs import Window, make_job
+from orchestrator.core.jobs import Job, Window
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -53,9 +54,36 @@ def test_key_ignores_method_and_label_but_not_the_window() -> None:
         "format": "csv",
         "locale": "en_US",
     }
-    get = make_job(**base, method="GET", window=day)  # type: ignore[arg-type]
-    post = make_job(**base, method="POST", window=day, filter_label="x")  # type: ignore[arg-type]
-    later = make_job(**base, method="GET", window=day.split()[1])  # type: ignore[arg-type]
+    get = Job(**base, method="GET", window=day)  # type: ignore[arg-type]
+    post = Job(**base, method="POST", window=day, filter_label="x")  # type: ignore[arg-type]
+    later = Job(**base, method="GET", window=day.split()[1])  # type: ignore[arg-type]
     assert get.key == post.key
     assert get.key != later.key
     assert get.piece(day.split()[1]).key == later.key
+
+
+def test_a_piece_is_its_parent_over_part_of_the_window_with_its_own_key() -> None:
+    """A piece keeps every field of its parent but the window, names its parent, and its key is
+    recomputed from its own window (a key is never given, only derived)."""
+    day = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
+    parent = Job(
+        export_name="c",
+        export_id="conversation",
+        source="care",
+        format="csv",
+        locale="en_US",
+        method="POST",
+        window=day,
+        filter_label="team",
+        filter_params=(("teamIds", "3"),),
+    )
+    first, second = (parent.piece(half) for half in day.split())
+    assert (first.window, second.window) == day.split()
+    assert first.parent_key == second.parent_key == parent.key
+    assert len({parent.key, first.key, second.key}) == 3
+    assert replace(first, parent_key=None).key == first.key  # the parent is not part of the key
+    assert (first.method, first.filter_label, first.filter_params) == (
+        "POST",
+        "team",
+        (("teamIds", "3"),),
+    )

@@ -13,7 +13,7 @@ import pytest
 from yarl import URL
 
 from orchestrator.core.backoff import RetryPolicy
-from orchestrator.core.jobs import Job, Window, make_job
+from orchestrator.core.jobs import Job, Window
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess, ReportsClient
 from orchestrator.errors import (
@@ -31,7 +31,7 @@ DAY = Window(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC))
 
 
 def job(method: str = "GET", source: str = "care", export_id: str = "conversation") -> Job:
-    return make_job(
+    return Job(
         export_name="conversations",
         export_id=export_id,
         source=source,  # type: ignore[arg-type]

@@ -19,13 +19,13 @@ from yarl import URL
 
 from orchestrator.app import tls_context
 from orchestrator.core.backoff import RetryPolicy
-from orchestrator.core.jobs import Window, make_job
+from orchestrator.core.jobs import Job, Window
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess, ReportsClient
 from orchestrator.edges.settings import load_settings
 from orchestrator.errors import CertificateRejected
 
-JOB = make_job(
+JOB = Job(
     export_name="c",
     export_id="conversation",
     source="care",

@@ -17,7 +17,7 @@ import anyio
 import anyio.lowlevel
 
 from orchestrator.core.envelope import RunIds, StatusReport
-from orchestrator.core.jobs import Job, Window, make_job
+from orchestrator.core.jobs import Job, Window
 from orchestrator.core.rows import row_counter
 from orchestrator.core.states import StateName
 from orchestrator.edges.memory_journal import MemoryJournal
@@ -30,7 +30,7 @@ BODY = b"a,b\n1,2\n3,4\n"
 
 
 def day_job(name: str = "c", window: Window = DAY) -> Job:
-    return make_job(
+    return Job(
         export_name=name,
         export_id="conversation",
         source="care",
