@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from orchestrator.core.jobs import Job
@@ -42,7 +43,7 @@ class Reruns:
             downloads=anyio.CapacityLimiter(1),
             shelter=Shelter(grace_seconds=1.0),
             jitter=lambda: 0.5,
-            sleep=lambda seconds: anyio.sleep(0),
+            sleep=lambda seconds: anyio.lowlevel.checkpoint(),
             verify=verify,
         )
         record = (await self.journal.load()).get(job.key)
