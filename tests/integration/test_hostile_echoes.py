@@ -212,3 +212,14 @@ async def test_a_redirect_to_another_scheme_is_refused(hop: str) -> None:
             storage.routes["/bucket"] = away
             with pytest.raises(OriginRefused, match="refused URL scheme 'file'"):
                 await echo_client(session, api).download(api.at("/download"), collect)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("url", ["https:/etc/passwd", "http://@/x"])
+async def test_a_server_url_without_a_host_is_refused_not_a_crash(url: str) -> None:
+    """An http(s) URL that names no host (which yarl cannot give an origin for) is refused as
+    another origin, not an internal error."""
+    with anyio.fail_after(10):
+        async with sites("api") as found, aiohttp.ClientSession() as session:
+            with pytest.raises(OriginRefused, match="another origin"):
+                await echo_client(session, found["api"]).status(url)
