@@ -8,7 +8,8 @@ while running or after failing. A string `result` or any status but PASS is an e
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from orchestrator.errors import EnvelopeError
@@ -66,6 +67,14 @@ class StatusReport:
         if self.completed:
             return False
         return self.runner_state == "CLOSED" or self.detail not in ("", "COMPLETED")
+
+    def masked(self, mask: Callable[[str], str]) -> StatusReport:
+        """The report with `mask` applied to its free text (state, detail, reason), where a
+        server may echo what it was sent; the URLs stay as given, to be used."""
+        reason = None if self.reason is None else mask(self.reason)
+        return replace(
+            self, runner_state=mask(self.runner_state), detail=mask(self.detail), reason=reason
+        )
 
     def failure_text(self) -> str:
         words = [w for w in (self.detail, self.reason) if w]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 MASK = "***"
 
@@ -33,20 +34,46 @@ still mask such values wherever they stand as a password, header or query value.
 
 
 def sanitize(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask secret query values, URL user-info, Authorization values and each known secret."""
+    """Mask secret query values, URL user-info, Authorization values and each known secret in any
+    of its written forms (see `secret_pattern`), longest secret first."""
     text = _SECRET_QUERY.sub(rf"\1{MASK}", text)
     text = _USERINFO.sub(rf"\1{MASK}@", text)
     text = _AUTH_HEADER.sub(rf"\1{MASK}", text)
-    for secret in secrets:
+    for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= MIN_SECRET_LENGTH:
-            text = text.replace(secret, MASK)
+            text = secret_pattern(secret).sub(MASK, text)
     return text
 
 
+@lru_cache(maxsize=32)
+def secret_pattern(secret: str) -> re.Pattern[str]:
+    """`secret` as a server may write it back: each character as is, percent-encoded (either case
+    of hex, `+` for a space) or JSON-escaped, in any mixture, since servers quote what they echo
+    differently (`acc-pa$$:word`, `acc-pa%24%24%3Aword`, `acc-pa%24%24:word`)."""
+    return re.compile("".join(_character_forms(character) for character in secret))
+
+
+def _character_forms(character: str) -> str:
+    encoded = "".join(f"%{byte:02X}" for byte in character.encode())
+    forms = [re.escape(character), f"(?i:{encoded})"]
+    if ord(character) <= 0xFFFF:
+        forms.append(f"(?i:\\\\u{ord(character):04X})")
+    if character == " ":
+        forms.append(r"\+")
+    if character in '"\\/':
+        forms.append(re.escape("\\" + character))
+    return "(?:" + "|".join(forms) + ")"
+
+
+EXCERPT_MARGIN = 1024
+"""Characters past an excerpt's end that are masked with it, so a secret the cut would halve is
+masked whole first (any secret up to 170 characters, even fully escaped as `\\uXXXX`)."""
+
+
 def excerpt(body: bytes | str, limit: int = 200, secrets: Iterable[str] = ()) -> str:
-    """A short, single-line, sanitised piece of a server's answer, for an error message."""
+    """A short, single-line, sanitised piece of a server's answer, for an error message. Masked
+    before it is cut, so no cut leaves part of a secret."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     flat = " ".join(text.split())
-    if len(flat) > limit:
-        flat = flat[:limit] + "…"
-    return sanitize(flat, secrets)
+    shown = sanitize(flat[: limit + EXCERPT_MARGIN], secrets)
+    return shown[:limit] + "…" if len(flat) > limit else shown

@@ -11,18 +11,23 @@ Credentials are proven once, by `check_access()` before any job starts. After th
 create refuses that export only (ExportRefused); a 401 anywhere stops the run (CredentialsRejected),
 and once rejected every later call raises the same error without sending anything.
 Every aiohttp error is mapped to `orchestrator.errors` here (see that module for the tree).
+
+Server text enters here, and here it is masked: every error a public method raises and the free
+text of every status answer have our secrets (password, company key, Basic token, in any written
+form) masked, so the journal, the summary, `status`, the report and the log all receive it clean.
+Only http and https URLs are ever used: any other scheme, given or redirected to, is refused.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import partial, wraps
 from itertools import count
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import aiohttp
 import anyio
@@ -53,6 +58,7 @@ from orchestrator.errors import (
     DownloadExpired,
     EnvelopeError,
     ExportRefused,
+    OrchestratorError,
     OriginRefused,
     RunUnknown,
     TransientApiError,
@@ -60,6 +66,7 @@ from orchestrator.errors import (
 
 T = TypeVar("T")
 R = TypeVar("R")
+P = ParamSpec("P")
 Consume = Callable[[AsyncIterator[bytes], int | None], Awaitable[T]]
 Announce = Callable[[], Awaitable[None]]
 
@@ -73,6 +80,7 @@ TIMEZONES_PATH = "/api/public/config/timezones"
 TEAMS_PATH = "/api/public/teams"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_SCHEMES = ("http", "https")
 _log = structlog.get_logger("orchestrator.client")
 
 
@@ -109,7 +117,7 @@ class ApiAccess:
 
     def may_fetch(self, url: URL) -> bool:
         """Whether a URL may be fetched at all: https, or http only to loopback or by opt-in."""
-        return url.scheme in ("http", "https") and (self.allow_insecure_http or secure_enough(url))
+        return url.scheme in _SCHEMES and (self.allow_insecure_http or secure_enough(url))
 
     def create_url(self, job: Job) -> URL:
         template = self.care_path if job.source == "care" else self.publishing_path
@@ -146,6 +154,23 @@ class _Redirect:
     location: URL
 
 
+def _masking(
+    method: Callable[Concatenate[ReportsClient, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[ReportsClient, P], Coroutine[Any, Any, R]]:
+    """Mask our secrets in any error leaving a public method: its message carries server text
+    (excerpts, URLs, state names), and the client is where that text enters."""
+
+    @wraps(method)
+    async def masked(client: ReportsClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(client, *args, **kwargs)
+        except OrchestratorError as error:
+            error.args = tuple(client.mask(a) if isinstance(a, str) else a for a in error.args)
+            raise
+
+    return masked
+
+
 class ReportsClient:
     """Talks to the API for every job of a run; safe to share between tasks."""
 
@@ -179,6 +204,7 @@ class ReportsClient:
         state = "rejected" if self._rejected else "verified" if self._verified else "new"
         return f"ReportsClient({str(self._access.base_url)!r}, credentials={state})"
 
+    @_masking
     async def check_access(self) -> AccountCheck:
         """Prove the credentials and company key with the cheapest authenticated request (the
         account's time zones); CredentialsRejected on 401 or 403. Call once before any job."""
@@ -188,12 +214,14 @@ class ReportsClient:
         self._verified = True
         return AccountCheck(timezones=len(zones))
 
+    @_masking
     async def teams(self) -> list[Any]:
         """The account's teams, as the API lists them."""
         url = self._access.helper_url(TEAMS_PATH)
         answer = await self._call("teams", "GET", url)
         return self._parse("teams", url, answer, parse_listing)
 
+    @_masking
     async def submit(self, job: Job, *, announce: Announce | None = None) -> RunIds:
         """Create the export on the server; the answer's ids are what must be journaled.
 
@@ -210,12 +238,16 @@ class ReportsClient:
             answer = await self._call("create", "POST", url, data=params, announce=announce)
         return self._parse("create", url, answer, lambda body: parse_created(unwrap(body)))
 
+    @_masking
     async def status(self, status_url: str) -> StatusReport:
-        """One poll of a submitted export, at the URL the server gave, verbatim."""
+        """One poll of a submitted export, at the URL the server gave, verbatim; its free text
+        (state, detail, reason) masked."""
         url = self._server_url(status_url)
         answer = await self._call("status", "GET", url)
-        return self._parse("status", url, answer, lambda body: parse_status(unwrap(body)))
+        report = self._parse("status", url, answer, lambda body: parse_status(unwrap(body)))
+        return report.masked(self.mask)
 
+    @_masking
     async def download(self, download_url: str, consume: Consume[T]) -> T:
         """Follow the download URL hop by hop to the file and stream it into `consume`.
 
@@ -245,6 +277,10 @@ class ReportsClient:
             f"{MAX_REDIRECTS} times; giving up"
         )
 
+    def mask(self, text: str) -> str:
+        """`text` with our secrets masked, in any form a server may write them."""
+        return sanitize(text, self._access.secrets)
+
     def sealed(self, url: str) -> str:
         """`url` with its secret values encrypted, for the journal."""
         return self._sealer.seal(url)
@@ -254,18 +290,24 @@ class ReportsClient:
         return self._sealer.unseal(url)
 
     def _server_url(self, text: str) -> URL:
-        """A URL the server returned, kept byte for byte, and only if it is on the API's origin."""
+        """A URL the server returned, kept byte for byte, and only if it is http or https on the
+        API's origin. A relative or scheme-relative one is resolved against the base URL."""
         try:
             url = URL(text, encoded=True)
-            if not url.is_absolute():
+            if not url.is_absolute() or not url.scheme:
                 url = self._access.base_url.join(url)
             origin_of(url)
         except ValueError as error:  # yarl: a bracket left open, a port past 65535, ...
             shown = sanitize(text[:200], self._access.secrets)
             raise BadResponse(f"the server sent an unusable URL {shown!r}: {error}") from None
+        if url.scheme not in _SCHEMES:
+            raise OriginRefused(
+                f"refused URL scheme {url.scheme!r}: the server sent {self._safe(url)}; only "
+                "http and https URLs are used"
+            )
         if not self._access.may_receive_credentials(url):
             raise OriginRefused(
-                f"the server sent a URL on another origin ({url.origin()}); credentials go only to "
+                f"the server sent a URL on another origin ({_origin_text(url)}); credentials go only to "
                 f"{self._access.base_url.origin()} (add an origin to ORCHESTRATOR_ALLOWED_ORIGINS "
                 "to trust it)"
             )
@@ -286,9 +328,10 @@ class ReportsClient:
                 f"{self._safe(current)} redirected to an unusable URL: {error}",
                 status=response.status,
             ) from None
-        if target.scheme not in ("http", "https"):
+        if target.scheme not in _SCHEMES:
             raise OriginRefused(
-                f"{self._safe(current)} redirects to a {target.scheme or 'relative'} URL; refusing"
+                f"refused URL scheme {target.scheme!r}: {self._safe(current)} redirects to "
+                f"{self._safe(target)}; only http and https redirects are followed"
             )
         return _Redirect(target)
 
@@ -493,7 +536,15 @@ class ReportsClient:
         raise BadResponse(message, status=answer.status)
 
     def _safe(self, url: URL) -> str:
-        return sanitize(str(url), self._access.secrets)
+        return self.mask(str(url))
+
+
+def _origin_text(url: URL) -> str:
+    """`url`'s origin for a message; yarl cannot say it for a URL without a host."""
+    try:
+        return str(url.origin())
+    except ValueError:
+        return f"{url.scheme}:// without a host"
 
 
 def _rejects_credentials(status: int, kind: str, *, verified: bool) -> bool:

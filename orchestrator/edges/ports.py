@@ -69,4 +69,5 @@ class Sink(Protocol):
 
     async def matches(
         self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
-    ) -> bool: ...
+    ) -> FileFacts | None:
+        """The file as found now if it is the one `facts` describe (see `FileSink.matches`)."""

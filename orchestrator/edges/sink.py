@@ -113,10 +113,14 @@ class FileSink:
 
     async def matches(
         self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
-    ) -> bool:
-        """Whether the file at `relative` is the one written: the same size, mtime and inode as
-        recorded (then it is not read again), else the same sha256; `verify` always hashes."""
-        return await anyio.to_thread.run_sync(_is_unchanged, self.target(relative), facts, verify)
+    ) -> FileFacts | None:
+        """The file at `relative` as found now, if it is the one written, else None.
+
+        The same size, mtime and inode as recorded: taken as written without reading it. The same
+        size with another mtime or inode (a `cp -a`, a restore, an rsync, a touch): hashed once,
+        and the same sha256 makes it the file; the facts returned then differ from `facts`, for
+        the caller to record. Another size: never the file. `verify` always hashes."""
+        return await anyio.to_thread.run_sync(_found, self.target(relative), facts, verify)
 
 
 def _open_temp(temp: Path, root: Path) -> BinaryIO:
@@ -205,19 +209,19 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _is_unchanged(path: Path, facts: FileFacts, verify: bool) -> bool:
+def _found(path: Path, facts: FileFacts, verify: bool) -> FileFacts | None:
     try:
         status = path.stat(follow_symlinks=False)
-        if not verify and facts.mtime_ns is not None and facts.inode is not None:
-            return (status.st_size, status.st_mtime_ns, status.st_ino) == (
-                facts.bytes,
-                facts.mtime_ns,
-                facts.inode,
-            )
+        now = FileFacts(facts.sha256, status.st_size, status.st_mtime_ns, status.st_ino)
+        if facts.bytes is not None and now.bytes != facts.bytes:
+            return None
+        if not verify and facts.mtime_ns is not None and facts.inode is not None and now == facts:
+            return now
         with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest() == facts.sha256
+            same = hashlib.file_digest(handle, "sha256").hexdigest() == facts.sha256
     except OSError:
-        return False
+        return None
+    return now if same else None
 
 
 def _sink_error(error: OSError, path: Path) -> SinkError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -113,7 +114,7 @@ class ApiHandlers:
             request=export,
             now=state.clock(),
             duration=config.duration_for(route.export_id, state.rng),
-            failure_reason=self._failure_reason(export, key),
+            failure_reason=self._echoed(request, self._failure_reason(export, key)),
         )
         state.jobs.add(job)
         counters.job_created(
@@ -146,6 +147,19 @@ class ApiHandlers:
         if too_long is not None and export.end_ms - export.start_ms > too_long * 1000:
             return "export too large: window exceeds the server's limit"
         return INJECTED_FAILURE if self._state.chance(faults.job_failure) else None
+
+    def _echoed(self, request: web.Request, reason: str | None) -> str | None:
+        """The echo_credentials fault: a failure reason that repeats the create request's
+        credentials, each as sent and percent-encoded."""
+        if reason is None or not self._state.config.faults.echo_credentials:
+            return reason
+        authorization = request.headers.get("Authorization", "")
+        token = authorization.partition(" ")[2]
+        key = request.query.get("companyKey", "")
+        password = self._state.config.password
+        sent = f"Authorization: {authorization}, companyKey={key}, password={password}"
+        encoded = ", ".join(quote(value, safe="") for value in (token, key, password))
+        return f"{reason}; the request was {sent} (encoded: {encoded})"
 
     async def _job_operation(self, request: web.Request, route: Route) -> web.StreamResponse:
         """Status or download of the job the path names: 404 unknown, 403 without key or token."""

@@ -145,6 +145,10 @@ class Faults:
     """Export ids whose files are empty: `[]` for JSON, and for CSV as `empty_form` says."""
     empty_form: EmptyForm = "header"
     """An empty CSV is its header line alone ("header") or a 0-byte body ("zero")."""
+    echo_credentials: bool = False
+    """A FAILED job's `reason` repeats the credentials of the request that created it (the
+    Authorization value, the Basic token, the companyKey and the password), each as sent and
+    percent-encoded, as a careless server that echoes its request into error text does."""
 
     def __post_init__(self) -> None:
         for name in _PROBABILITIES:

@@ -165,6 +165,9 @@ class JobRunner:
         await self._record_final(job, Failed(0, reason))
 
     async def _reusable(self, job: Job, record: JobRecord | None) -> JobResult | None:
+        """The journaled result of `job` if its file is still the one written (see
+        `FileSink.matches`); a file found by its sha256 under a new mtime or inode has these
+        refreshed in the journal, so it is hashed once, not on every run."""
         if self._force or record is None or record.state not in ("downloaded", "empty"):
             return None
         if record.open:  # fetched before its window ended: not final, fetch it again
@@ -172,8 +175,13 @@ class JobRunner:
         if not record.path or not record.sha256:
             return None
         facts = FileFacts(record.sha256, record.bytes, record.mtime_ns, record.inode)
-        if not await self._sink.matches(relative_path(job), facts, verify=self._verify):
+        found = await self._sink.matches(relative_path(job), facts, verify=self._verify)
+        if found is None:
             return None
+        if (found.mtime_ns, found.inode) != (record.mtime_ns, record.inode):
+            note = "same sha256 under a new mtime or inode: reused"
+            values = {"mtime_ns": found.mtime_ns, "inode": found.inode}
+            await self._journal.record(job.key, record.state, note=note, **values)
         return JobResult(
             job=job,
             status="empty" if record.state == "empty" else "downloaded",

@@ -29,6 +29,8 @@ MODES = (
     "endless_body",  # status streams a body that never ends
     "string_result",  # status result is a string
     "bad_url",  # statusUrl with a port past 65535 (yarl refuses it)
+    "file_status",  # statusUrl file:///etc/passwd
+    "file_download",  # downloadUrl file:///etc/passwd
 )
 
 
@@ -57,6 +59,8 @@ def build_api(state: Hostile) -> web.Application:
         if mode == "bad_url":
             origin = "http://127.0.0.1:99999"
         status_url = f"{origin}{PREFIX}/wf/{mode}%2B%3D/status?analyticsAccessToken={token}"
+        if mode == "file_status":
+            status_url = "file:///etc/passwd"
         return web.json_response(
             _envelope(
                 {
@@ -95,6 +99,8 @@ def build_api(state: Hostile) -> web.Application:
             return web.json_response(_envelope({"jobInfo": {}, "result": {"runnerState": 7}}))
         origin = state.elsewhere_url if mode == "foreign_download" else state.api_url
         download = f"{origin}{PREFIX}/wf/{mode}%2B%3D/download?analyticsAccessToken={token}"
+        if mode == "file_download":
+            download = "file:///etc/passwd"
         job_info = {
             "workflowId": "wf",
             "runId": f"{mode}+=",

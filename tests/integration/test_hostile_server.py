@@ -27,6 +27,8 @@ EXPECTED_ERRORS = {
     "endless_body": "larger than",
     "string_result": "report engine unavailable",
     "bad_url": "unusable URL",
+    "file_status": "refused URL scheme 'file'",
+    "file_download": "refused URL scheme 'file'",
 }
 
 
@@ -73,6 +75,7 @@ def test_hostile_answers_fail_their_jobs_clearly_and_leak_nothing(
     assert set(statuses.values()) == {"failed"}
     for mode, words in EXPECTED_ERRORS.items():
         assert words in errors[mode], (mode, errors[mode])
+        assert "internal error" not in errors[mode], (mode, errors[mode])
     assert next(out.rglob("good_*.csv")).read_bytes() == GOOD_BODY
     assert hostile.elsewhere_authorizations == []
     assert hostile.elsewhere_requests == 1, "only the good export's storage hop goes elsewhere"

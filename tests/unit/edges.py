@@ -171,7 +171,9 @@ class MemorySink:
 
     async def matches(
         self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
-    ) -> bool:
+    ) -> FileFacts | None:
         await anyio.lowlevel.checkpoint()
         body = self.files.get(relative)
-        return body is not None and hashlib.sha256(body).hexdigest() == facts.sha256
+        if body is None or hashlib.sha256(body).hexdigest() != facts.sha256:
+            return None
+        return facts
