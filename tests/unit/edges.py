@@ -6,11 +6,9 @@ The `Gate` names every await point of a job's life; a test can cancel the job at
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 import anyio
@@ -18,10 +16,9 @@ import anyio.lowlevel
 
 from orchestrator.core.envelope import RunIds, StatusReport
 from orchestrator.core.jobs import Job, Window
-from orchestrator.core.rows import row_counter
 from orchestrator.core.states import StateName
 from orchestrator.edges.memory_journal import MemoryJournal
-from orchestrator.edges.sink import FileFacts, StoredFile
+from orchestrator.edges.memory_sink import MemorySink as MemorySink
 from orchestrator.errors import SealBroken
 
 T = TypeVar("T")
@@ -143,37 +140,3 @@ class ScriptedClient:
         if "broken" in url:
             raise SealBroken("the password changed")
         return url.replace("companyKey=SEALED", "companyKey=k")
-
-
-class MemorySink:
-    """Files by relative path, hashed and row-counted as the real sink does."""
-
-    def __init__(self) -> None:
-        self.files: dict[PurePosixPath, bytes] = {}
-
-    async def store(
-        self,
-        relative: PurePosixPath,
-        chunks: AsyncIterator[bytes],
-        *,
-        expected_size: int | None,
-        report_format: str,
-    ) -> StoredFile:
-        body = b"".join([chunk async for chunk in chunks])
-        counter = row_counter(report_format)
-        counter.feed(body)
-        self.files[relative] = body
-        return StoredFile(relative, len(body), hashlib.sha256(body).hexdigest(), counter.rows())
-
-    async def discard_partials(self, relative: PurePosixPath) -> int:
-        await anyio.lowlevel.checkpoint()
-        return 0
-
-    async def matches(
-        self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
-    ) -> FileFacts | None:
-        await anyio.lowlevel.checkpoint()
-        body = self.files.get(relative)
-        if body is None or hashlib.sha256(body).hexdigest() != facts.sha256:
-            return None
-        return facts

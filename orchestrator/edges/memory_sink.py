@@ -1,0 +1,66 @@
+"""An output tree in memory: the sink port's second implementation, for tests and dry runs.
+
+It keeps the file sink's promises (a file appears whole or not at all, hashed and row-counted as
+it streams, a short body is a DownloadCut, a path that would leave the root is refused), so the
+same contract tests run against both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import PurePosixPath
+
+import anyio.lowlevel
+
+from orchestrator.core.rows import row_counter
+from orchestrator.edges.sink import FileFacts, StoredFile
+from orchestrator.errors import DownloadCut, SinkError
+
+
+class MemorySink:
+    """Files by relative path."""
+
+    def __init__(self) -> None:
+        self.files: dict[PurePosixPath, bytes] = {}
+
+    def __repr__(self) -> str:
+        return f"MemorySink(files={len(self.files)})"
+
+    async def store(
+        self,
+        relative: PurePosixPath,
+        chunks: AsyncIterator[bytes],
+        *,
+        expected_size: int | None,
+        report_format: str,
+    ) -> StoredFile:
+        """Gather the stream, then keep it under `relative` only if it is complete."""
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise SinkError(f"refusing output path {relative}: it would leave the output tree")
+        digest, counter, body = hashlib.sha256(), row_counter(report_format), bytearray()
+        async for chunk in chunks:
+            digest.update(chunk)
+            counter.feed(chunk)
+            body += chunk
+        if expected_size is not None and len(body) != expected_size:
+            raise DownloadCut(f"got {len(body)} of {expected_size} announced bytes")
+        self.files[relative] = bytes(body)
+        return StoredFile(relative, len(body), digest.hexdigest(), counter.rows())
+
+    async def discard_partials(self, relative: PurePosixPath) -> int:
+        """Nothing partial is ever kept in memory."""
+        await anyio.lowlevel.checkpoint()
+        return 0
+
+    async def matches(
+        self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
+    ) -> FileFacts | None:
+        """The file as kept, if its size and sha256 are the recorded ones."""
+        await anyio.lowlevel.checkpoint()
+        body = self.files.get(relative)
+        if body is None or (facts.bytes is not None and len(body) != facts.bytes):
+            return None
+        if hashlib.sha256(body).hexdigest() != facts.sha256:
+            return None
+        return FileFacts(facts.sha256, len(body))

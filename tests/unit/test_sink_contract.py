@@ -1,0 +1,83 @@
+"""The sink's contract: the same test bodies run against the output folder and the in-memory sink
+(and, once it lands, the object store)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from orchestrator.edges.memory_sink import MemorySink
+from orchestrator.edges.ports import Sink
+from orchestrator.edges.sink import FileFacts, FileSink
+from orchestrator.errors import DownloadCut, SinkError
+
+pytestmark = pytest.mark.anyio
+BODY = b"id,text\n1,hello\n2,world\n"
+RELATIVE = PurePosixPath("conversation/2024/01/01/c.csv")
+
+
+@pytest.fixture(params=["folder", "memory"])
+def sink(request: pytest.FixtureRequest, tmp_path: Path) -> Sink:
+    return FileSink(tmp_path / "out") if request.param == "folder" else MemorySink()
+
+
+async def stream(*parts: bytes, fail: Exception | None = None) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+    if fail is not None:
+        raise fail
+
+
+def facts_of(body: bytes) -> FileFacts:
+    return FileFacts(hashlib.sha256(body).hexdigest(), len(body))
+
+
+async def test_a_stored_file_is_hashed_counted_and_found_again(sink: Sink) -> None:
+    """A stored stream comes back with its path, size, sha256 and rows, and is then found by them."""
+    stored = await sink.store(
+        RELATIVE, stream(BODY[:5], BODY[5:]), expected_size=len(BODY), report_format="csv"
+    )
+    assert (stored.path, stored.bytes, stored.rows) == (RELATIVE, len(BODY), 2)
+    assert stored.sha256 == hashlib.sha256(BODY).hexdigest()
+    assert await sink.matches(RELATIVE, facts_of(BODY)) is not None
+    assert await sink.matches(RELATIVE, facts_of(BODY), verify=True) is not None
+
+
+async def test_another_file_or_none_is_not_a_match(sink: Sink) -> None:
+    """Another sha256, another size or no file at all is never taken for the recorded file."""
+    await sink.store(RELATIVE, stream(BODY), expected_size=None, report_format="csv")
+    other = BODY.replace(b"hello", b"HELLO")
+    assert await sink.matches(RELATIVE, facts_of(other)) is None
+    assert await sink.matches(RELATIVE, facts_of(BODY + b"3,!\n")) is None
+    assert await sink.matches(PurePosixPath("elsewhere/c.csv"), facts_of(BODY)) is None
+
+
+async def test_a_short_body_is_a_cut_and_leaves_the_earlier_file(sink: Sink) -> None:
+    """Fewer bytes than announced is a DownloadCut; the file stored before stays as it was."""
+    await sink.store(RELATIVE, stream(BODY), expected_size=len(BODY), report_format="csv")
+    with pytest.raises(DownloadCut):
+        await sink.store(RELATIVE, stream(b"id,"), expected_size=len(BODY), report_format="csv")
+    assert await sink.matches(RELATIVE, facts_of(BODY), verify=True) is not None
+
+
+async def test_a_broken_stream_stores_nothing(sink: Sink) -> None:
+    """A stream that fails midway raises its own error and leaves no file under the path."""
+    with pytest.raises(DownloadCut, match="reset"):
+        await sink.store(
+            RELATIVE,
+            stream(BODY, fail=DownloadCut("reset")),
+            expected_size=None,
+            report_format="csv",
+        )
+    assert await sink.matches(RELATIVE, facts_of(BODY)) is None
+    assert await sink.discard_partials(RELATIVE) == 0
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../outside.csv", "a/../../b.csv"])
+async def test_paths_that_leave_the_tree_are_refused(sink: Sink, path: str) -> None:
+    """An absolute path or one that climbs out of the tree is a SinkError, nothing is written."""
+    with pytest.raises(SinkError):
+        await sink.store(PurePosixPath(path), stream(BODY), expected_size=None, report_format="csv")
