@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
@@ -96,6 +96,13 @@ def _check_pattern(pattern: str, what: str) -> PlainValidator:
     return PlainValidator(check)
 
 
+def _check_version(value: object) -> int:
+    """Only the integer 1: YAML's `true` and `1.0` equal 1 in Python, but are not a version."""
+    if type(value) is not int or value != 1:
+        raise ValueError(f"must be 1, not {show(value)}")
+    return value
+
+
 @cache
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones() - {"localtime", "posixrules", "Factory"})
@@ -165,7 +172,7 @@ class ExportSpec(ExportDefaults):
 
 
 class RawManifest(_Model):
-    version: Literal[1]
+    version: Annotated[int, PlainValidator(_check_version)]
     timezone: Annotated[ZoneInfo, PlainValidator(_check_zone)] = ZoneInfo("UTC")
     defaults: ExportDefaults = ExportDefaults()
     exports: list[ExportSpec] = Field(min_length=1)
