@@ -91,7 +91,7 @@ def ranges(draw: st.DrawFn) -> tuple[datetime, datetime, Duration]:
     return start, (start.astimezone(UTC) + elapsed).astimezone(zone), step
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(ranges())
 def test_the_window_count_is_the_number_of_windows_tile_cuts(
     case: tuple[datetime, datetime, Duration],

@@ -31,16 +31,16 @@ def test_a_version_that_is_not_the_integer_1_is_refused_where_it_stands(value: s
 
 
 @pytest.mark.parametrize(
-    ("zone", "start"),
+    ("zone", "window_range"),
     [
-        ("UTC", "1969-12-31"),
-        ("Asia/Tokyo", "1970-01-01"),  # local midnight is 15:00 UTC the day before
-        ("UTC", "today-700mo"),
+        ("UTC", "{start: 1969-12-31, end: 1970-01-02}"),
+        ("Asia/Tokyo", "{start: 1970-01-01, end: 1970-01-02}"),  # 15:00 UTC the day before
+        ("UTC", "{start: today-651mo, end: today-650mo}"),
     ],
 )
-def test_a_window_starting_before_1970_is_a_located_error(zone: str, start: str) -> None:
+def test_a_window_starting_before_1970_is_a_located_error(zone: str, window_range: str) -> None:
     """A range starting before the Unix epoch is refused at its export, naming the start."""
-    text = BASE.replace("UTC", zone).replace("2024-03-01", start)
+    text = BASE.replace("UTC", zone).replace("{start: 2024-03-01, end: 2024-03-04}", window_range)
     with pytest.raises(ManifestError) as caught:
         plan(parse_manifest(text), as_of=AS_OF)
     message = str(caught.value)
