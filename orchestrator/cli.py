@@ -361,8 +361,9 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
     settings.credentials()
     shard = shard_of_run(arguments.shard, settings.shards)
-    _, expanded, as_of = planned(arguments, settings)
-    check_output_tree(settings.out, settings.journal_path(shard))  # before the first request
+    loaded, expanded, as_of = planned(arguments, settings)
+    exports = [export.name for export in loaded.exports]
+    check_output_tree(settings.out, settings.journal_path(shard), exports)  # before any request
     manifest = str(arguments.manifest)
     run = partial(
         run_and_report,

@@ -8,19 +8,22 @@ Reading takes three steps; every problem found becomes a `Problem` located at it
 3. defaults are merged into each export and cross-field rules checked (names, filters, range).
 
 All problems of a step are raised together as one `ManifestError` (the CLI exits with code 2).
-Only `load_manifest` touches the disk, to read one size-capped file.
+Only `load_manifest` touches the disk, to read one size-capped regular file.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
@@ -96,6 +99,13 @@ def _check_pattern(pattern: str, what: str) -> PlainValidator:
     return PlainValidator(check)
 
 
+def _check_version(value: object) -> int:
+    """Only the integer 1: YAML's `true` and `1.0` equal 1 in Python, but are not a version."""
+    if type(value) is not int or value != 1:
+        raise ValueError(f"must be 1, not {show(value)}")
+    return value
+
+
 @cache
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones() - {"localtime", "posixrules", "Factory"})
@@ -165,7 +175,7 @@ class ExportSpec(ExportDefaults):
 
 
 class RawManifest(_Model):
-    version: Literal[1]
+    version: Annotated[int, PlainValidator(_check_version)]
     timezone: Annotated[ZoneInfo, PlainValidator(_check_zone)] = ZoneInfo("UTC")
     defaults: ExportDefaults = ExportDefaults()
     exports: list[ExportSpec] = Field(min_length=1)
@@ -204,8 +214,7 @@ def load_manifest(path: Path, *, max_bytes: int = MAX_BYTES) -> Manifest:
     """Read the file (at most `max_bytes`, UTF-8) and parse it; messages name the path as given."""
     name = str(path)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
+        data = _read_capped(path, max_bytes + 1)
     except OSError as exc:
         message = f"cannot read the manifest: {exc.strerror or exc}"
         raise ManifestError([Problem(name, "", message)]) from None
@@ -216,6 +225,16 @@ def load_manifest(path: Path, *, max_bytes: int = MAX_BYTES) -> Manifest:
     except UnicodeDecodeError as exc:
         raise ManifestError([Problem(name, "", f"not UTF-8 text (byte {exc.start})")]) from None
     return parse_manifest(text, source_name=name, max_bytes=max_bytes)
+
+
+def _read_capped(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of a regular file. It is opened without blocking and checked on the
+    descriptor, so a FIFO (or device) put at the path is refused unread instead of hanging."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a device, pipe or socket)")
+        return handle.read(limit)
 
 
 def _too_big(name: str, max_bytes: int) -> Problem:

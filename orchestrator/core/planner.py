@@ -1,13 +1,13 @@
 """The planner: a resolved manifest and a run date in, every job of the run out.
 
 Jobs come in a fixed order (export in manifest order, then window start, then filter set), each
-with a key stable across runs. The job ceiling is checked by counting windows before any job is
-built, so a range of a thousand years fails fast instead of filling memory.
+with a key stable across runs. The job ceiling is checked by counting windows exactly before any
+job is built (see `windows.count_windows`), so a range of a thousand years fails fast instead of
+filling memory, and a plan of exactly the ceiling passes.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -61,11 +61,12 @@ def plan(
     """
     ranges = _resolve_ranges(manifest, as_of)
     _check_ceiling(ranges, max_jobs)
+    _check_epoch(ranges)
     jobs: list[Job] = []
     warnings: list[str] = [str(warning) for warning in manifest.warnings]
     totals: list[ExportTotals] = []
     for item in ranges:
-        windows = list(_tile(item, None))
+        windows = list(_tile(item))
         jobs.extend(_jobs(item.export, windows))
         warnings.extend(_warnings(item, windows, manifest, as_of))
         if now is not None:
@@ -105,30 +106,57 @@ def _resolve_range(manifest: Manifest, export: ResolvedExport, as_of: date) -> _
     return _Range(export, start, end)
 
 
-def _tile(item: _Range, limit: int | None) -> Iterator[Window]:
-    """The range's windows (at most `limit`); dates beyond what Python can represent are refused."""
+def _tile(item: _Range) -> Iterator[Window]:
+    """The range's windows; dates beyond what Python can represent are refused."""
     try:
-        yield from itertools.islice(tile(item.start, item.end, item.export.window), limit)
+        yield from tile(item.start, item.end, item.export.window)
     except (OverflowError, ValueError) as exc:
         raise _error(item.export, "range", f"cannot cut into windows: {exc}") from None
 
 
+def count_jobs(manifest: Manifest, *, as_of: date) -> int:
+    """How many jobs `plan` builds for the run date, counted without building one."""
+    return sum(_count(item, None) for item in _resolve_ranges(manifest, as_of))
+
+
 def _check_ceiling(ranges: list[_Range], max_jobs: int) -> None:
-    """Refuse a plan over `max_jobs` jobs, counting windows arithmetically, then lazily if close."""
+    """Refuse a plan of more than `max_jobs` jobs, counted exactly, export by export."""
     total = 0
     for item in ranges:
-        per_window = len(item.export.filter_sets)
-        bound = count_windows(item.start, item.end, item.export.window) * per_window
-        if total + bound > max_jobs:
-            budget = (max_jobs - total) // per_window + 1
-            bound = sum(1 for _ in _tile(item, budget)) * per_window
-        total += bound
+        total += _count(item, max_jobs - total)
         if total > max_jobs:
             message = (
                 f"the plan has more than {max_jobs:,} jobs (windows x filter sets, counted up to "
                 "this export): shorten the range, lengthen the window, or raise the job ceiling"
             )
             raise _error(item.export, "", message)
+
+
+def _count(item: _Range, limit: int | None) -> int:
+    """The export's jobs; once they are known to be over `limit`, the count may stop early."""
+    per_window = len(item.export.filter_sets)
+    if per_window == 0:
+        return 0
+    windows_limit = None if limit is None else max(limit, 0) // per_window
+    try:
+        windows = count_windows(item.start, item.end, item.export.window, limit=windows_limit)
+    except (OverflowError, ValueError) as exc:
+        raise _error(item.export, "range", f"cannot cut into windows: {exc}") from None
+    return windows * per_window
+
+
+def _check_epoch(ranges: list[_Range]) -> None:
+    """The API takes window bounds as milliseconds since 1970: no range may start before it."""
+    problems: list[Problem] = []
+    for item in ranges:
+        if item.start.timestamp() < 0:
+            message = (
+                f"starts {item.start.isoformat()}, before 1970-01-01T00:00Z: the API takes times "
+                "as milliseconds since then; start the range on or after it"
+            )
+            problems.extend(_error(item.export, "range.start", message).problems)
+    if problems:
+        raise ManifestError(problems)
 
 
 def _jobs(export: ResolvedExport, windows: list[Window]) -> list[Job]:

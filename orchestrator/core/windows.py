@@ -13,16 +13,12 @@ Window bounds carry the zone itself, so the halves of a split window get the rig
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from orchestrator.core.dates import add_months, localize
 from orchestrator.core.durations import Duration
 from orchestrator.core.jobs import Window
-
-_OFFSET_SLACK = timedelta(days=2)
-"""More than any gap between two UTC offsets of one zone (-12 h to +14 h), for the upper bound."""
 
 
 def tile(
@@ -49,44 +45,92 @@ def tile(
 
 
 def count_windows(
-    start: datetime, end: datetime, step: Duration, *, zone: tzinfo | None = None
+    start: datetime,
+    end: datetime,
+    step: Duration,
+    *,
+    zone: tzinfo | None = None,
+    limit: int | None = None,
 ) -> int:
-    """How many windows `tile` yields at most, by arithmetic: exact for hours, never an undercount.
+    """Exactly how many windows `tile` yields, without building them (memory stays flat).
 
-    A boundary's UTC instant differs from its wall time by one of the zone's offsets, so a boundary
-    before `end` has a wall time before `end`'s wall time plus the widest spread of offsets.
+    Hours: the elapsed time over the step, rounded up in whole microseconds. Steps of two days or
+    more: one more than the boundaries before `end`, found by bisection, since such boundaries
+    always move time forward (two offsets of a zone differ by less than 48 hours). One-day steps
+    are counted one by one, because a skipped calendar day merges two boundaries; that count
+    stops at `limit` + 1 when a `limit` is given.
     """
     calendar_zone = _zone(start, end, zone)
-    elapsed = end.astimezone(UTC) - start.astimezone(UTC)
+    stop = end.astimezone(UTC)
+    elapsed = stop - start.astimezone(UTC)
     if elapsed <= timedelta(0):
         return 0
     if step.unit == "h":
-        return math.ceil(elapsed / timedelta(hours=step.count))
-    first = start.astimezone(calendar_zone).replace(tzinfo=None)
-    last = end.astimezone(calendar_zone).replace(tzinfo=None)
-    if step.unit == "mo":
-        months = (last.year - first.year) * 12 + last.month - first.month + 1  # +1: the slack
-        return months // step.count + 1
-    span = last - first + _OFFSET_SLACK
-    return max(1, math.ceil(span / _calendar_step(step)))
+        return -(-elapsed // timedelta(hours=step.count))
+    if step == Duration(1, "d"):
+        return _count_one_by_one(start, stop, step, calendar_zone, limit)
+    return _boundaries_before(start, stop, step, calendar_zone) + 1
+
+
+def _count_one_by_one(
+    start: datetime, stop: datetime, step: Duration, zone: tzinfo, limit: int | None
+) -> int:
+    """The windows `tile` yields, counted as it cuts them (a boundary that does not move time
+    forward cuts none) but without building them; stops once the count passes `limit`."""
+    count, previous = 1, start.astimezone(UTC)  # 1: the last window, cut at stop
+    for boundary in _boundaries(start, step, zone):
+        if boundary >= stop or (limit is not None and count > limit):
+            break
+        if boundary > previous:
+            count, previous = count + 1, boundary
+    return count
+
+
+def _boundaries_before(start: datetime, stop: datetime, step: Duration, zone: tzinfo) -> int:
+    """How many boundaries lie before `stop`, for steps whose boundaries only move forward:
+    doubling finds a boundary at or past it (or past the calendar), then bisection the last one."""
+    origin, wall = _origin(start, zone)
+
+    def before(k: int) -> bool:
+        boundary = _boundary(origin, wall, step, zone, k)
+        return boundary is not None and boundary < stop
+
+    low, high = 0, 1  # boundary 0 is the start itself, before stop
+    while before(high):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if before(middle) else (low, middle)
+    return low
 
 
 def _boundaries(start: datetime, step: Duration, zone: tzinfo) -> Iterator[datetime]:
     """Boundaries 1, 2, ... in UTC, each computed from the start; ends where dates run out."""
-    origin = start.astimezone(UTC)
-    wall = start.astimezone(zone).replace(tzinfo=None)
+    origin, wall = _origin(start, zone)
     k = 1
-    while True:
-        try:
-            if step.unit == "h":
-                yield origin + k * timedelta(hours=step.count)
-            elif step.unit == "mo":
-                yield localize(add_months(wall, k * step.count), zone).astimezone(UTC)
-            else:
-                yield localize(wall + k * _calendar_step(step), zone).astimezone(UTC)
-        except (OverflowError, ValueError):
-            return
+    while (boundary := _boundary(origin, wall, step, zone, k)) is not None:
+        yield boundary
         k += 1
+
+
+def _origin(start: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The start as a UTC instant and as a naive wall time in the zone."""
+    return start.astimezone(UTC), start.astimezone(zone).replace(tzinfo=None)
+
+
+def _boundary(
+    origin: datetime, wall: datetime, step: Duration, zone: tzinfo, k: int
+) -> datetime | None:
+    """Boundary `k` in UTC: the start plus k steps (elapsed for hours, else on the wall clock);
+    None beyond the calendar."""
+    try:
+        if step.unit == "h":
+            return origin + k * timedelta(hours=step.count)
+        if step.unit == "mo":
+            return localize(add_months(wall, k * step.count), zone).astimezone(UTC)
+        return localize(wall + k * _calendar_step(step), zone).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _calendar_step(step: Duration) -> timedelta:

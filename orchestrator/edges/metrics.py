@@ -36,6 +36,7 @@ from prometheus_client import CollectorRegistry, Gauge, pushadd_to_gateway, writ
 from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.core.states import RESULT_STATUSES
+from orchestrator.edges.folders import read_regular
 from orchestrator.edges.tally import RequestTally
 
 PUSH_JOB = "orchestrator"
@@ -137,9 +138,10 @@ def build_registry(facts: RunFacts) -> CollectorRegistry:
 
 
 def read_last_success(path: Path) -> float | None:
-    """The last-success time in an earlier metrics file, or None if there is none to read."""
+    """The last-success time in an earlier metrics file, or None if there is none to read (a FIFO
+    put in its place during the run is not read: that would block the run's end forever)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
                 if sample.name == LAST_SUCCESS:

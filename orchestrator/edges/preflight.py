@@ -1,7 +1,9 @@
 """Checks made before any work: is the manifest path a file, can the output tree be written.
 
 A run that finds an unwritable output folder only when its first download lands has already spent
-requests creating and polling exports; `check_output_tree` finds it before the first submit.
+requests creating and polling exports; `check_output_tree` finds it before the first submit, and
+with it a folder of the tree that a symlink leads out of (the run report or the journal would be
+written there) and a journal file that is a FIFO (SQLite would wait on it forever).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from orchestrator.core.layout import RUNS_FOLDER
-from orchestrator.edges.folders import make_folders
+from orchestrator.edges.folders import leads_out, make_folders, not_regular
 from orchestrator.errors import UsageError
 
 
@@ -37,9 +39,45 @@ def manifest_path_problem(path: Path) -> str | None:
     return f"{path} is not a regular file (a device, pipe or socket): give a manifest file's path"
 
 
-def check_output_tree(out: Path, journal: Path) -> None:
-    """The output folder, its run reports' folder and the journal's folder can all take files."""
+JOURNAL_COMPANIONS = ("", ".lock", "-wal", "-shm", "-journal")
+"""Suffixes of the files beside the journal that the run opens: its lock and SQLite's own."""
+
+
+def check_output_tree(out: Path, journal: Path, exports: Iterable[str] = ()) -> None:
+    """The output folder, its run reports' folder and the journal's folder can all take files;
+    none of them, nor an export's folder, leads out of the output tree; the journal's files are
+    regular files. Raises OutputNotWritable naming the path."""
+    check_contained(out, [out / RUNS_FOLDER, journal.parent, *(out / name for name in exports)])
     check_writable([out, out / RUNS_FOLDER, journal.parent])
+    check_journal_files(journal)
+
+
+def check_contained(out: Path, folders: Iterable[Path]) -> None:
+    """Each folder that lies in `out` by its path really lies in it: no symlink leads out, as the
+    output sink already refuses for export folders when it writes. A journal put elsewhere on
+    purpose (--journal) is not in `out` by its path and is not checked."""
+    for folder in dict.fromkeys(folders):
+        lexical = Path(os.path.abspath(folder))  # noqa: PTH100 - resolve() follows the links
+        if not lexical.is_relative_to(os.path.abspath(out)):  # noqa: PTH100 - checked here
+            continue
+        real = leads_out(folder, out)
+        if real is not None:
+            raise OutputNotWritable(
+                f"refusing to write under {folder}: a symlink leads out of {out} (to {real}); "
+                "nothing was submitted (remove the link, or point --out at the real folder)"
+            )
+
+
+def check_journal_files(journal: Path) -> None:
+    """The journal, its lock and SQLite's files beside it are regular files or absent."""
+    for suffix in JOURNAL_COMPANIONS:
+        path = journal.with_name(journal.name + suffix)
+        problem = not_regular(path)
+        if problem is not None:
+            raise OutputNotWritable(
+                f"{path} {problem}; nothing was submitted (remove it, or give the run another "
+                "journal with --journal / ORCHESTRATOR_JOURNAL)"
+            )
 
 
 def check_writable(folders: Iterable[Path]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import string
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -36,7 +37,7 @@ from orchestrator.core.origins import secure_enough
 from orchestrator.core.planner import MAX_JOBS
 from orchestrator.core.redact import sanitize
 from orchestrator.core.shard import MAX_SHARDS, Shard, ShardError, parse_shard
-from orchestrator.edges.folders import is_dir, is_file
+from orchestrator.edges.folders import is_dir, is_file, not_regular
 from orchestrator.errors import SettingsError
 
 ENV_PREFIX = "ORCHESTRATOR_"
@@ -51,6 +52,13 @@ DEFAULT_JOURNAL = f"<out>/{STATE_FOLDER}/{JOURNAL_FILE}"
 """The journal's path when ORCHESTRATOR_JOURNAL is not set, as help texts show it."""
 MAX_SECONDS = 10**9
 """Longest duration any setting takes (about 31 years): a bound that keeps timers finite."""
+MIN_REQUESTS_PER_MINUTE = 0.1
+"""The smallest request budget: one request every ten minutes. Less would make a run wait for
+ages (1e-300 a minute waits forever) while `plan` promises a figure nobody can reach."""
+DOTENV = Path(".env")
+"""The `.env` file read from the working folder (the model's `env_file`)."""
+PATH_FIELD = "export_id"
+"""The only field the API path templates (CARE_PATH, PUBLISHING_PATH) may hold."""
 
 
 class Settings(BaseSettings):
@@ -156,16 +164,56 @@ class Settings(BaseSettings):
     @field_validator("ca_bundle")
     @classmethod
     def _readable_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not is_file(value):
+        """A regular file: a FIFO there would block the TLS set-up forever."""
+        if value is None:
+            return value
+        problem = not_regular(value)
+        if problem is not None:
+            raise ValueError(f"{value} {problem}: give a readable file of CA certificates")
+        if not is_file(value):
             raise ValueError(f"{value} is not a readable file of CA certificates")
         return value
 
     @field_validator("metrics_file")
     @classmethod
     def _in_a_folder(cls, value: Path | None) -> Path | None:
-        """Checked before the run, not discovered after hours of work."""
-        if value is not None and not is_dir(value.parent):
+        """Checked before the run, not discovered after hours of work (a FIFO in its place would
+        block the run's end, when the previous file is read)."""
+        if value is None:
+            return value
+        if not is_dir(value.parent):
             raise ValueError(f"{value}: its folder {value.parent} does not exist")
+        problem = not_regular(value)
+        if problem is not None:
+            raise ValueError(f"{value} {problem}: give the path of a metrics file")
+        return value
+
+    @field_validator("requests_per_minute")
+    @classmethod
+    def _finite_wait(cls, value: float) -> float:
+        if value < MIN_REQUESTS_PER_MINUTE:
+            raise ValueError(
+                f"{value:g} requests a minute would make the run wait for ages: "
+                f"give at least {MIN_REQUESTS_PER_MINUTE}"
+            )
+        return value
+
+    @field_validator("care_path", "publishing_path")
+    @classmethod
+    def _export_path_template(cls, value: str) -> str:
+        """Only `{export_id}`: any other field fails every job, and one like
+        `{export_id.__class__}` would be evaluated by str.format."""
+        try:
+            others = _foreign_fields(value)
+        except ValueError as error:
+            raise ValueError(
+                f"{value!r} is not a path template ({error}); the only field is {{{PATH_FIELD}}}"
+            ) from None
+        if others:
+            raise ValueError(
+                f"{value!r} holds {', '.join(others)}: the only field a path may hold is "
+                f"{{{PATH_FIELD}}}"
+            )
         return value
 
     @field_validator("pushgateway")
@@ -245,6 +293,7 @@ def value_origins(**overrides: object) -> dict[str, str]:
     """Where each setting's value comes from: "flag", "env", ".env", "secret file in <folder>" or
     "default". Call it after `load_settings(**overrides)` succeeded: it reads the same sources."""
     given = {name: value for name, value in overrides.items() if value is not None}
+    _refuse_special_files()
     labelled = _labelled_sources(
         Settings,
         InitSettingsSource(Settings, init_kwargs=given),
@@ -273,6 +322,17 @@ def setting_help(name: str, text: str) -> str:
     return f"{text} (${ENV_PREFIX}{name.upper()}; default: {default})".replace("%", "%%")
 
 
+def _foreign_fields(template: str) -> list[str]:
+    """The replacement fields of a str.format template other than a bare `{export_id}`, as
+    written; ValueError for unbalanced braces."""
+    foreign = []
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (name != PATH_FIELD or spec or conversion):
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            foreign.append(f"{{{shown}}}")
+    return foreign
+
+
 def _http_origin(text: str) -> URL:
     try:
         url = URL(text)
@@ -289,6 +349,29 @@ def _secrets_folder() -> Path | None:
     if named:
         return Path(named) if is_dir(Path(named)) else None
     return DEFAULT_SECRETS_DIR if is_dir(DEFAULT_SECRETS_DIR) else None
+
+
+def _refuse_special_files() -> None:
+    """`.env` and the secret files must be regular files, checked before pydantic-settings opens
+    them: it would wait forever on a FIFO at `.env`, and skip one among the secrets with a bare
+    warning. A SettingsError names the file."""
+    problem = not_regular(DOTENV)
+    if problem is not None:
+        raise SettingsError(f"{DOTENV} {problem}: remove it, or make it a file of NAME=value lines")
+    folder = _secrets_folder()
+    if folder is None:
+        return
+    names = {n for field in Settings.model_fields for n in (field, f"{ENV_PREFIX}{field}".lower())}
+    try:
+        entries = [entry for entry in folder.iterdir() if entry.name.lower() in names]
+    except OSError:
+        return  # an unreadable folder is pydantic-settings' to report
+    for entry in sorted(entries):
+        problem = not_regular(entry)
+        if problem is not None:
+            raise SettingsError(
+                f"{ENV_PREFIX}SECRETS_DIR: {entry} {problem}: each secret must be a file"
+            )
 
 
 def _present(secret: SecretStr | None) -> bool:
@@ -321,6 +404,7 @@ def shard_of_run(flag: str | None, shards: int) -> Shard:
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment with CLI overrides on top, or a SettingsError naming them."""
     given = {name: value for name, value in overrides.items() if value is not None}
+    _refuse_special_files()
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as error:
