@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     from orchestrator.account import add_account_commands
 
     add_account_commands(commands)
+    from orchestrator.exports import add_exports_command
+
+    add_exports_command(commands)
     return parser
 
 
