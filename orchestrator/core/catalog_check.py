@@ -19,7 +19,7 @@ Publishing exports are not checked: their IDs and parameters are not published.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from orchestrator.core.catalog import (
@@ -280,3 +280,21 @@ def _describe(ms: int) -> str:
 def _is_integer(text: str) -> bool:
     digits = text.removeprefix("-")
     return digits.isascii() and digits.isdigit()
+
+
+def unknown_zones(uses: Iterable[ZoneUse], zones: Sequence[str]) -> list[Problem]:
+    """Each `timezone` parameter that is not one of the account's zone ids (`check MANIFEST`),
+    located, with the closest id the account lists."""
+    known = frozenset(zones)
+    problems: dict[Problem, None] = {}
+    for use in uses:
+        if use.value in known:
+            continue
+        close = difflib.get_close_matches(use.value, sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        message = (
+            f"timezone {use.value!r} is not one of the account's {len(known)} time zones{hint} "
+            "(`GET /config/timezones` lists them)"
+        )
+        problems[Problem(use.location, use.field, message)] = None
+    return list(problems)

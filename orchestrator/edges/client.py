@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from itertools import count
@@ -30,7 +30,9 @@ import structlog
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from orchestrator.core.account_rows import zone_ids
 from orchestrator.core.backoff import RetryPolicy, parse_retry_after
+from orchestrator.core.catalog import export_for, split_post, status_path
 from orchestrator.core.envelope import (
     RunIds,
     StatusReport,
@@ -127,6 +129,8 @@ class AccountCheck:
 
     timezones: int
     """How many time zones the account lists."""
+    zone_ids: tuple[str, ...] = ()
+    """Their ids, the values the exports' `timezone` parameter takes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +178,8 @@ class ReportsClient:
         self._authorization = aiohttp.encode_basic_auth(access.username, access.password)
         self._verified = False
         self._rejected: CredentialsRejected | None = None
+        self._built: set[str] = set()
+        """Status URLs built from a create answer's ids that no status answer has proven yet."""
 
     def __repr__(self) -> str:
         state = "rejected" if self._rejected else "verified" if self._verified else "new"
@@ -186,7 +192,7 @@ class ReportsClient:
         answer = await self._call("probe", "GET", url)
         zones = self._parse("probe", url, answer, parse_listing)
         self._verified = True
-        return AccountCheck(timezones=len(zones))
+        return AccountCheck(timezones=len(zones), zone_ids=zone_ids(zones))
 
     async def teams(self) -> list[Any]:
         """The account's teams, as the API lists them."""
@@ -206,15 +212,41 @@ class ReportsClient:
         if job.method == "GET":
             url = url.extend_query(params)
             answer = await self._call("create", "GET", url, announce=announce)
-        else:
-            answer = await self._call("create", "POST", url, data=params, announce=announce)
-        return self._parse("create", url, answer, lambda body: parse_created(unwrap(body)))
+        else:  # in the query, or a form body, as the vendor's examples send each export
+            query, form = split_post(export_for(job.source, job.export_id), params)
+            url = url.extend_query(query)
+            answer = await self._call("create", "POST", url, data=form, announce=announce)
+        ids = self._parse("create", url, answer, lambda body: parse_created(unwrap(body)))
+        return ids if ids.status_url else self._with_status_url(ids)
 
     async def status(self, status_url: str) -> StatusReport:
-        """One poll of a submitted export, at the URL the server gave, verbatim."""
+        """One poll of a submitted export, at the URL the server gave, verbatim (or built)."""
         url = self._server_url(status_url)
         answer = await self._call("status", "GET", url)
+        if status_url in self._built:
+            if answer.status == 404:
+                raise BadResponse(
+                    f"status {self._safe(url)} answered 404: the create answer had no statusUrl, "
+                    "and the documented status path built from its workflowId and runId does not "
+                    "know the run (not resubmitted: a new create would answer alike); body: "
+                    f"{excerpt(answer.body, secrets=self._access.secrets)}",
+                    status=404,
+                )
+            if 200 <= answer.status < 300:
+                self._built.discard(status_url)  # proven: a later 404 means a lost run
         return self._parse("status", url, answer, lambda body: parse_status(unwrap(body)))
+
+    def _with_status_url(self, ids: RunIds) -> RunIds:
+        """The generic create endpoint answers with the two ids alone (API-CATALOG.md §4.2): the
+        status URL is then the documented path of both, percent-encoded, with the company key."""
+        base = self._access.base_url
+        path = base.path.rstrip("/") + status_path(ids.workflow_id, ids.run_id)
+        url = base.with_path(path, encoded=True).with_query(
+            {"companyKey": self._access.company_key}
+        )
+        self._built.add(str(url))
+        _log.debug("orchestrator.status_url_built", workflow_id=ids.workflow_id)
+        return replace(ids, status_url=str(url))
 
     async def download(self, download_url: str, consume: Consume[T]) -> T:
         """Follow the download URL hop by hop to the file and stream it into `consume`.
