@@ -265,7 +265,7 @@ CARE_EXPORTS: Mapping[str, Export] = MappingProxyType(
     {
         export.export_id: export
         for export in (
-            Export(
+            Export(  # §3
                 "conversation_actions",
                 "Conversation Actions",
                 ("GET", "POST"),
@@ -273,7 +273,7 @@ CARE_EXPORTS: Mapping[str, Export] = MappingProxyType(
                 BASE,
                 notes=(_BODY_NOTE,),
             ),
-            Export(
+            Export(  # §3
                 "user",
                 "User",
                 ("GET", "POST"),
@@ -296,9 +296,9 @@ CARE_EXPORTS: Mapping[str, Export] = MappingProxyType(
                     _BODY_NOTE,
                 ),
             ),
-            Export("author", "Raw Author", ("POST",), "query", BASE),
-            Export("combined", "Combined Raw", ("POST",), "query", BASE),
-            Export(
+            Export("author", "Raw Author", ("POST",), "query", BASE),  # §3
+            Export("combined", "Combined Raw", ("POST",), "query", BASE),  # §3
+            Export(  # §3
                 "conversation",
                 "Raw Conversation",
                 ("POST",),
@@ -306,7 +306,7 @@ CARE_EXPORTS: Mapping[str, Export] = MappingProxyType(
                 (*BASE, CONVERSATION_REPORT_TYPE),
                 notes=("the quick start creates it with GET (intro)",),
             ),
-            Export(
+            Export(  # §3
                 "conversation_history_action",
                 "Conversation History Action",
                 ("POST",),
@@ -319,10 +319,10 @@ CARE_EXPORTS: Mapping[str, Export] = MappingProxyType(
                     "body; the example sends a form body, which is what the client sends (§3)",
                 ),
             ),
-            Export("incoming_post", "Raw Incoming Post", ("POST",), "query", BASE),
-            Export("raw_agent_states", "Agent State", ("POST",), "query", (*BASE, TEAM_IDS)),
-            Export("raw_expert_help", "Raw Help Request", ("POST",), "query", BASE),
-            Export(
+            Export("incoming_post", "Raw Incoming Post", ("POST",), "query", BASE),  # §3
+            Export("raw_agent_states", "Agent State", ("POST",), "query", (*BASE, TEAM_IDS)),  # §3
+            Export("raw_expert_help", "Raw Help Request", ("POST",), "query", BASE),  # §3
+            Export(  # §3
                 "response",
                 "Raw Response",
                 ("POST",),
@@ -330,21 +330,21 @@ CARE_EXPORTS: Mapping[str, Export] = MappingProxyType(
                 BASE,
                 notes=("not in the generic endpoint's report_type list (§3)",),
             ),
-            Export(
+            Export(  # §3
                 "response_approval",
                 "Raw Response Approval",
                 ("POST",),
                 "query",
                 (*BASE, INCLUDE_DISABLED),
             ),
-            Export(
+            Export(  # §3
                 "team_performance",
                 "Raw Team Performance",
                 ("POST",),
                 "query",
                 (*BASE, INCLUDE_DISABLED, TEAM_IDS),
             ),
-            Export(
+            Export(  # §3
                 "team_performance_interval",
                 "Team Performance Interval",
                 ("POST",),
