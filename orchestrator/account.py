@@ -76,9 +76,18 @@ def command_check(arguments: argparse.Namespace) -> ExitCode:
     print(f"API:          {access.base_url}")
     print(f"user:         {access.username}")
     print(f"company key:  {mask(access.company_key)}")
-    print(f"time zones:   {check.timezones}")
+    print(f"time zones:   {check.timezones}{_first_zone(check)}")
     print("credentials accepted")
     return ExitCode.OK if manifest is None else _check_zones(manifest, arguments.manifest, check)
+
+
+def _first_zone(check: AccountCheck) -> str:
+    """The first zone the account lists, as its row describes it (id, name, offset)."""
+    if not check.zones:
+        return ""
+    zone = check.zones[0]
+    words = ", ".join(word for word in (zone.name, zone.offset_string) if word)
+    return f" (the first: {zone.id}{f', {words}' if words else ''})"
 
 
 def _check_zones(manifest: Manifest, path: Path, check: AccountCheck) -> ExitCode:

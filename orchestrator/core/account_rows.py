@@ -9,7 +9,6 @@ are still read, so an account answering either way is understood. Pure functions
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -70,11 +69,6 @@ def read_zone(row: object) -> Zone | None:
         offset_string=_text(row.get("offsetString")),
         offset_millis=offset if isinstance(offset, int) and not isinstance(offset, bool) else None,
     )
-
-
-def zone_ids(rows: Iterable[object]) -> tuple[str, ...]:
-    """The ids of the rows that have one, in the API's order."""
-    return tuple(zone.id for zone in map(read_zone, rows) if zone is not None)
 
 
 def _member_id(member: object) -> str:

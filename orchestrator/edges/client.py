@@ -30,7 +30,7 @@ import structlog
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from orchestrator.core.account_rows import zone_ids
+from orchestrator.core.account_rows import Zone, read_zone
 from orchestrator.core.backoff import RetryPolicy, parse_retry_after
 from orchestrator.core.catalog import export_for, split_post, status_path
 from orchestrator.core.envelope import (
@@ -129,8 +129,13 @@ class AccountCheck:
 
     timezones: int
     """How many time zones the account lists."""
-    zone_ids: tuple[str, ...] = ()
-    """Their ids, the values the exports' `timezone` parameter takes."""
+    zones: tuple[Zone, ...] = ()
+    """The rows that carry an id (API-CATALOG.md §4.1), in the API's order."""
+
+    @property
+    def zone_ids(self) -> tuple[str, ...]:
+        """The values the exports' `timezone` parameter takes."""
+        return tuple(zone.id for zone in self.zones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +197,8 @@ class ReportsClient:
         answer = await self._call("probe", "GET", url)
         zones = self._parse("probe", url, answer, parse_listing)
         self._verified = True
-        return AccountCheck(timezones=len(zones), zone_ids=zone_ids(zones))
+        read = tuple(zone for zone in map(read_zone, zones) if zone is not None)
+        return AccountCheck(timezones=len(zones), zones=read)
 
     async def teams(self) -> list[Any]:
         """The account's teams, as the API lists them."""

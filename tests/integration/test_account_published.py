@@ -12,7 +12,7 @@ from aiohttp import web
 
 from orchestrator.account import team_table
 from orchestrator.cli import main
-from orchestrator.core.account_rows import read_team, read_zone, zone_ids
+from orchestrator.core.account_rows import Zone, read_team, read_zone
 from tests.integration.fakes import in_thread
 from tests.integration.sites import COMPANY_KEY, PASSWORD, USERNAME, Site, envelope, sites
 
@@ -112,19 +112,16 @@ def test_time_zone_rows_are_read_in_either_shape() -> None:
     """A published row gives its id, names and offset; a bare id string still reads."""
     zone = read_zone(ZONES[0])
     assert zone is not None and (zone.short_name, zone.offset_millis) == ("GMT-12:00", -43200000)
-    assert zone_ids([*ZONES, "UTC", {"name": "no id"}, 5]) == (
-        "Etc/GMT+12",
-        "America/Chicago",
-        "UTC",
-    )
+    assert [read_zone(row) for row in ("UTC", {"name": "no id"}, 5)] == [Zone("UTC"), None, None]
 
 
-def test_check_counts_the_published_time_zone_rows(capsys: pytest.CaptureFixture[str]) -> None:
-    """`check` against published rows prints how many zones the account lists."""
+def test_check_reads_the_published_time_zone_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    """`check` against published rows prints how many zones the account lists and the first as
+    its row describes it."""
     with in_thread(lambda: sites("api")) as found:
         serve(found["api"], TIMEZONES, ZONES)
         assert main(["check", "--base-url", found["api"].url]) == 0
-    assert "time zones:   2" in capsys.readouterr().out
+    assert "time zones:   2 (the first: Etc/GMT+12, GMT-12:00, -12:00)" in capsys.readouterr().out
 
 
 def test_check_manifest_confirms_its_timezone_parameters(
