@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
 from importlib import metadata
@@ -23,6 +24,7 @@ import anyio
 from rich.console import Console
 
 from orchestrator.app import RunRequest, execute
+from orchestrator.core.catalog_check import verdict
 from orchestrator.core.manifest import Manifest, load_manifest
 from orchestrator.core.planner import Plan, plan
 from orchestrator.core.shard import Shard, select
@@ -172,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     from orchestrator.account import add_account_commands
 
     add_account_commands(commands)
+    from orchestrator.exports import add_exports_command
+
+    add_exports_command(commands)
     return parser
 
 
@@ -273,14 +278,20 @@ def planned(
     if problem is not None:
         raise UsageError(problem)
     manifest = load_manifest(path)
+    catalog = verdict(export.catalog for export in manifest.exports)  # the vendor's reference
+    if catalog.problems:
+        raise ManifestError(catalog.problems)
     now = datetime.now(UTC)
     as_of = arguments.as_of or now.astimezone(manifest.timezone).date()
     expanded = plan(manifest, as_of=as_of, max_jobs=settings.max_jobs, now=now)
+    expanded = replace(expanded, warnings=(*expanded.warnings, *catalog.warnings))
     if getattr(arguments, "strict", False) and expanded.warnings:
         raise StrictWarnings("\n".join(expanded.warnings))
     if show_warnings:
         for warning in expanded.warnings:
             _say(f"warning: {warning}")
+        for note in catalog.notes:
+            _say(f"note: {note}")
     return manifest, expanded, as_of
 
 

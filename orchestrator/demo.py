@@ -220,6 +220,20 @@ def _fake_form_arguments(fake: argparse.ArgumentParser) -> None:
         default="header",
         help="an empty CSV file is its header line alone, or 0 bytes",
     )
+    add(
+        "--ids-only-creates",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="a create answers {workflowId, runId} alone, as the vendor's generic endpoint does "
+        "(for the report types it serves)",
+    )
+    add(
+        "--early-download-url",
+        action="store_true",
+        help="the user export's create answer carries its downloadUrl at once, as the vendor's "
+        "example does",
+    )
 
 
 def _duration(text: str) -> Duration:
@@ -314,6 +328,8 @@ def _fake_config(arguments: argparse.Namespace) -> FakeConfig:
         closed_empty_detail_polls=arguments.closed_empty_detail_polls,
         empty_exports=arguments.empty_exports,
         empty_form=arguments.empty_form,
+        ids_only_creates=arguments.ids_only_creates,
+        early_download_url=arguments.early_download_url,
     )
     return FakeConfig(
         username=arguments.username,

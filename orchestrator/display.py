@@ -46,10 +46,19 @@ def render(snapshot: Snapshot) -> Table:
         f"{describe_bytes(snapshot.bytes)} · budget {snapshot.requests_in_last_minute}/"
         f"{snapshot.requests_per_minute:g} a minute · {snapshot.requests:,} requests "
         f"({snapshot.retries:,} retried, {snapshot.throttled:,} throttled) · "
-        f"elapsed {describe_seconds(snapshot.elapsed)} · {left}"
+        f"elapsed {describe_seconds(snapshot.elapsed)} · {left}{_server_counts(snapshot)}"
     )
     table.caption_justify = "left"
     return table
+
+
+def _server_counts(snapshot: Snapshot) -> str:
+    """What the running exports' statuses count (currentCount of totalCount), when they do."""
+    current, total = snapshot.server_current, snapshot.server_total
+    if current is None and total is None:
+        return ""
+    shown = f"{current:,}" if current is not None else "?"
+    return f" · the server counts {shown}" + (f" of {total:,}" if total is not None else "")
 
 
 class LiveDisplay:

@@ -22,6 +22,11 @@ class RunIds:
     workflow_id: str
     run_id: str
     status_url: str
+    """As the server gave it; "" when the create answer had none (the generic endpoint's form),
+    until the client builds it from the ids."""
+    early_download_url: str = ""
+    """A downloadUrl already in the create answer (the `user` export's, API-CATALOG.md §6
+    surprise 10): kept, never fetched on its own; the status decides readiness."""
 
 
 KNOWN_RUNNER_STATES = frozenset({"RUNNING", "CLOSED"})
@@ -41,6 +46,10 @@ class StatusReport:
     reason: str | None
     download_url: str
     status_url: str | None
+    current_count: int | None = None
+    total_count: int | None = None
+    """The status's `currentCount` and `totalCount`, when the server fills them in (examples show
+    null; their unit is not stated)."""
 
     @property
     def completed(self) -> bool:
@@ -118,12 +127,15 @@ def parse_listing(body: bytes) -> list[Any]:
 
 
 def parse_created(result: Any) -> RunIds:
-    """The ids of a freshly created export."""
+    """The ids of a freshly created export. The vendor's generic create endpoint answers with
+    `workflowId` and `runId` alone (API-CATALOG.md §4.2): statusUrl is then "" and the client
+    builds it; a downloadUrl already given (`user`) is kept."""
     fields = _object(result, "result")
     return RunIds(
         workflow_id=_text(fields, "workflowId"),
         run_id=_text(fields, "runId"),
-        status_url=_text(fields, "statusUrl"),
+        status_url=_optional_text(fields, "statusUrl") or "",
+        early_download_url=_optional_text(fields, "downloadUrl") or "",
     )
 
 
@@ -142,6 +154,8 @@ def parse_status(result: Any) -> StatusReport:
         reason=_optional_text(state, "reason"),
         download_url=_optional_text(job_info, "downloadUrl") or "",
         status_url=_optional_text(job_info, "statusUrl"),
+        current_count=_count(state, "currentCount"),
+        total_count=_count(state, "totalCount"),
     )
 
 
@@ -156,6 +170,15 @@ def _text(fields: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise EnvelopeError(f"field {name!r} is missing or not a non-empty string")
     return value
+
+
+def _count(fields: dict[str, Any], name: str) -> int | None:
+    """A count to show, or None: anything but a whole number >= 0 is ignored, not an error (the
+    field only informs; a poll must not fail over it)."""
+    value = fields.get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
 
 
 def _optional_text(fields: dict[str, Any], name: str) -> str | None:

@@ -68,6 +68,8 @@ class Poll:
     blank_closes: int = 0
     since: float | None = None
     running_at: float | None = None
+    counts: tuple[int | None, int | None] = (None, None)
+    """The last status's currentCount and totalCount, when the server gave them (for display)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +250,8 @@ def _after_status(
     ids = state.ids
     if report.status_url and report.status_url != ids.status_url:
         ids = replace(ids, status_url=report.status_url)
-    again = replace(state, ids=ids, polls=state.polls + 1, running_at=at)
+    counts = (report.current_count, report.total_count)
+    again = replace(state, ids=ids, polls=state.polls + 1, running_at=at, counts=counts)
     if report.ready:
         return Fetch(state.attempts, ids, report.download_url)
     if report.completed:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 from pydantic_core import ErrorDetails
 
+from orchestrator.core.catalog_check import CatalogFindings, Written, check_export
 from orchestrator.core.dates import AbsoluteDate, DateExpr, parse_date_expr, resolve_date
 from orchestrator.core.durations import Duration, parse_duration
 from orchestrator.core.filters import FilterSet, encode_filters, unknown_params
@@ -71,6 +72,8 @@ class ResolvedExport:
     filter_sets: tuple[FilterSet, ...]
     location: str
     field: str
+    catalog: CatalogFindings = CatalogFindings()  # noqa: RUF009 a frozen value, safe to share
+    """What the vendor's catalog says of it (core.catalog_check); the commands apply it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +394,22 @@ def _resolve_export(merge: _Merge, zone: ZoneInfo) -> ResolvedExport | None:
         filter_sets=filter_sets,
         location=merge.locator.at(merge.path),
         field=dotted(merge.path),
+        catalog=_catalog(merge, export_id, filter_sets),
     )
+
+
+def _catalog(merge: _Merge, export_id: str, filter_sets: tuple[FilterSet, ...]) -> CatalogFindings:
+    """The catalog's findings, each placed where its value is written (own field or defaults)."""
+    entries, owner = merge.pick("filters")
+    paths = [(*owner, "filters", i) for i in range(len(entries or ()))]
+    written = Written(
+        source=merge.pick("source")[0],
+        export_id=(export_id, (*merge.pick("export_id")[1], "export_id")),
+        locale=(merge.pick("locale")[0], (*merge.pick("locale")[1], "locale")),
+        window=(merge.pick("window")[0], (*merge.pick("window")[1], "window")),
+        filter_sets=tuple(zip(filter_sets, paths or [(*merge.path, "filters")], strict=True)),
+    )
+    return check_export(written, merge.locator)
 
 
 def _check_range(

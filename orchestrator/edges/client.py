@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial, wraps
 from itertools import count
@@ -35,7 +35,9 @@ import structlog
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from orchestrator.core.account_rows import Zone, read_zone
 from orchestrator.core.backoff import RetryPolicy, parse_retry_after
+from orchestrator.core.catalog import export_for, split_post, status_path
 from orchestrator.core.envelope import (
     RunIds,
     StatusReport,
@@ -135,6 +137,13 @@ class AccountCheck:
 
     timezones: int
     """How many time zones the account lists."""
+    zones: tuple[Zone, ...] = ()
+    """The rows that carry an id (API-CATALOG.md §4.1), in the API's order."""
+
+    @property
+    def zone_ids(self) -> tuple[str, ...]:
+        """The values the exports' `timezone` parameter takes."""
+        return tuple(zone.id for zone in self.zones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +208,8 @@ class ReportsClient:
         self._authorization = aiohttp.encode_basic_auth(access.username, access.password)
         self._verified = False
         self._rejected: CredentialsRejected | None = None
+        self._built: set[str] = set()
+        """Status URLs built from a create answer's ids that no status answer has proven yet."""
 
     def __repr__(self) -> str:
         state = "rejected" if self._rejected else "verified" if self._verified else "new"
@@ -212,7 +223,8 @@ class ReportsClient:
         answer = await self._call("probe", "GET", url)
         zones = self._parse("probe", url, answer, parse_listing)
         self._verified = True
-        return AccountCheck(timezones=len(zones))
+        read = tuple(zone for zone in map(read_zone, zones) if zone is not None)
+        return AccountCheck(timezones=len(zones), zones=read)
 
     @_masking
     async def teams(self) -> list[Any]:
@@ -234,18 +246,44 @@ class ReportsClient:
         if job.method == "GET":
             url = url.extend_query(params)
             answer = await self._call("create", "GET", url, announce=announce)
-        else:
-            answer = await self._call("create", "POST", url, data=params, announce=announce)
-        return self._parse("create", url, answer, lambda body: parse_created(unwrap(body)))
+        else:  # in the query, or a form body, as the vendor's examples send each export
+            query, form = split_post(export_for(job.source, job.export_id), params)
+            url = url.extend_query(query)
+            answer = await self._call("create", "POST", url, data=form, announce=announce)
+        ids = self._parse("create", url, answer, lambda body: parse_created(unwrap(body)))
+        return ids if ids.status_url else self._with_status_url(ids)
 
     @_masking
     async def status(self, status_url: str) -> StatusReport:
-        """One poll of a submitted export, at the URL the server gave, verbatim; its free text
-        (state, detail, reason) masked."""
+        """One poll of a submitted export, at the URL the server gave, verbatim (or built); its
+        free text (state, detail, reason) masked."""
         url = self._server_url(status_url)
         answer = await self._call("status", "GET", url)
+        if status_url in self._built:
+            if answer.status == 404:
+                raise BadResponse(
+                    f"status {self._safe(url)} answered 404: the create answer had no statusUrl, "
+                    "and the documented status path built from its workflowId and runId does not "
+                    "know the run (not resubmitted: a new create would answer alike); body: "
+                    f"{excerpt(answer.body, secrets=self._access.secrets)}",
+                    status=404,
+                )
+            if 200 <= answer.status < 300:
+                self._built.discard(status_url)  # proven: a later 404 means a lost run
         report = self._parse("status", url, answer, lambda body: parse_status(unwrap(body)))
         return report.masked(self.mask)
+
+    def _with_status_url(self, ids: RunIds) -> RunIds:
+        """The generic create endpoint answers with the two ids alone (API-CATALOG.md §4.2): the
+        status URL is then the documented path of both, percent-encoded, with the company key."""
+        base = self._access.base_url
+        path = base.path.rstrip("/") + status_path(ids.workflow_id, ids.run_id)
+        url = base.with_path(path, encoded=True).with_query(
+            {"companyKey": self._access.company_key}
+        )
+        self._built.add(str(url))
+        _log.debug("orchestrator.status_url_built", workflow_id=ids.workflow_id)
+        return replace(ids, status_url=str(url))
 
     @_masking
     async def download(self, download_url: str, consume: Consume[T]) -> T:

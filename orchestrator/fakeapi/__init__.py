@@ -7,7 +7,7 @@ stand-in for the vendor: it knows the published API, not our client. Start it wi
 (`expected_file(export_id, params)` when no empty_exports are configured).
 """
 
-from .api import CARE_EXPORTS
+from .catalog import CARE_EXPORTS
 from .clock import Clock, ManualClock
 from .config import MAX_REDIRECT_HOPS, Duration, FakeConfig, Faults, LogNormal, parse_duration
 from .content import (

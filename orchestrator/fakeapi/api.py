@@ -19,6 +19,13 @@ from aiohttp import web
 
 from .account import add_account_routes
 from .bodies import FileSender
+from .catalog import (
+    BODY_EXPORTS,
+    CARE_EXPORTS,
+    GENERIC_REPORT_TYPES,
+    TooManyBuckets,
+    check_interval,
+)
 from .guard import company_key_matches, guard, maybe_text_plain
 from .hops import HopHandlers, build_chain
 from .jobs import Job, new_job
@@ -35,23 +42,6 @@ from .views import (
     status_result,
 )
 
-CARE_EXPORTS = frozenset(
-    {
-        "conversation",
-        "conversation_actions",
-        "conversation_history_action",
-        "author",
-        "combined",
-        "raw_agent_states",
-        "raw_expert_help",
-        "incoming_post",
-        "response",
-        "response_approval",
-        "team_performance",
-        "team_performance_interval",
-        "user",
-    }
-)
 PUBLISHING_EXPORT = re.compile(r"[a-z0-9_]+")
 """Publishing ids are not published; any plausible one (raw_brand_post among them) is accepted."""
 
@@ -98,11 +88,15 @@ class ApiHandlers:
         if not _export_known(route):
             counters.rejections["bad_request"] += 1
             return fail(400, None, f"Unknown {route.source} export id '{route.export_id}'")
-        pairs = await _create_params(request)
+        pairs = await _create_params(request, route)
         export = _parse(route.export_id, pairs)
         if pairs is None or export is None:
             counters.rejections["bad_request"] += 1
             return json_reply({}, status=400)  # the vendor's one documented error body
+        refused = _against_catalog(route, pairs, export)
+        if refused is not None:
+            counters.rejections["bad_request"] += 1
+            return refused
         cap = config.max_running_per_company
         if cap is not None and counters.running(config.company_key) >= cap:
             counters.rejections["over_capacity"] += 1
@@ -120,8 +114,14 @@ class ApiHandlers:
         counters.job_created(
             job.company_key, key, job.ends_at, fails=job.failure_reason is not None
         )
-        tokens_only = config.faults.access_tokens
-        result = create_result(state.api_origin, job, tokens_only=tokens_only)
+        result = create_result(
+            state.api_origin,
+            job,
+            tokens_only=config.faults.access_tokens,
+            ids_only=route.export_id in GENERIC_REPORT_TYPES
+            and state.chance(config.faults.ids_only_creates),
+            early_download=config.faults.early_download_url and route.export_id == "user",
+        )
         return json_reply(envelope("PASS", None, result))
 
     def _refusal(self, route: Route) -> web.Response | None:
@@ -252,15 +252,37 @@ def _parse(export_id: str, pairs: list[tuple[str, str]] | None) -> ExportRequest
         return None
 
 
-async def _create_params(request: web.Request) -> list[tuple[str, str]] | None:
-    """Parameters other than companyKey: from the query for GET, the form body for POST."""
-    source: list[tuple[str, object]]
-    if request.method == "GET":
-        source = list(request.query.items())
-    elif request.content_type == FORM:
-        source = [(name, value) for name, value in (await request.post()).items()]
-    else:
+def _against_catalog(
+    route: Route, pairs: list[tuple[str, str]], export: ExportRequest
+) -> web.Response | None:
+    """A missing required parameter is the documented 400 `{}`; an interval the range rules
+    forbid, the vendor's "Too many buckets" text in the envelope (its HTTP status and `status` are
+    not stated: the fake says 400 and FAIL)."""
+    if route.source != "care":
         return None
+    try:
+        check_interval(route.export_id, pairs, export.end_ms - export.start_ms)
+    except TooManyBuckets as error:
+        return fail(400, None, str(error))
+    except ValueError:
+        return json_reply({}, status=400)
+    return None
+
+
+async def _create_params(request: web.Request, route: Route) -> list[tuple[str, str]] | None:
+    """Parameters other than companyKey, where the export's create takes them: the query for GET;
+    for a POST of a body export the form body (with the few it keeps in the query), for any other
+    POST the query and any form body. None when a body export's POST has no form body."""
+    source: list[tuple[str, object]] = list(request.query.items())
+    if request.method == "POST":
+        kept = BODY_EXPORTS.get(route.export_id) if route.source == "care" else None
+        form = request.content_type == FORM
+        if kept is not None and not form:
+            return None
+        if kept is not None:
+            source = [pair for pair in source if pair[0] in kept]
+        if form:
+            source += [(name, value) for name, value in (await request.post()).items()]
     return [
         (name, value) for name, value in source if name != "companyKey" and isinstance(value, str)
     ]

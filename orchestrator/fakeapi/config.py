@@ -78,6 +78,7 @@ _PROBABILITIES = (
     "text_plain",
     "direct_download",
     "gzip_storage",
+    "ids_only_creates",
 )
 _COUNTS = (
     "retry_after_seconds",
@@ -149,6 +150,12 @@ class Faults:
     """A FAILED job's `reason` repeats the credentials of the request that created it (the
     Authorization value, the Basic token, the companyKey and the password), each as sent and
     percent-encoded, as a careless server that echoes its request into error text does."""
+    ids_only_creates: float = 0.0
+    """A create of a report type the vendor's generic endpoint serves answers `{workflowId,
+    runId}` alone, with no statusUrl or downloadUrl, as that endpoint does (API-CATALOG.md §4.2)."""
+    early_download_url: bool = False
+    """The `user` export's create answer carries its downloadUrl at once, as the vendor's example
+    does (API-CATALOG.md §6 surprise 10); fetched before the export is ready, it answers 409."""
 
     def __post_init__(self) -> None:
         for name in _PROBABILITIES:

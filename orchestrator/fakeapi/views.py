@@ -26,17 +26,24 @@ def envelope(status: str, message: str | None, result: Any) -> dict[str, Any]:
     return {"status": status, "request": None, "message": message, "result": result}
 
 
-def create_result(origin: str, job: Job, *, tokens_only: bool = False) -> dict[str, Any]:
-    """The create answer: ids and a statusUrl that carries the companyKey (or else the token)."""
-    if tokens_only:
-        status_url = job_url(origin, job, "status", analyticsAccessToken=job.token)
-    else:
-        status_url = job_url(origin, job, "status", companyKey=job.company_key)
+def create_result(
+    origin: str,
+    job: Job,
+    *,
+    tokens_only: bool = False,
+    ids_only: bool = False,
+    early_download: bool = False,
+) -> dict[str, Any]:
+    """The create answer: ids and a statusUrl that carries the companyKey (or else the token);
+    the ids alone as the generic endpoint answers; the downloadUrl at once as `user`'s example."""
+    if ids_only:
+        return {"workflowId": job.workflow_id, "runId": job.run_id}
+    key = {"analyticsAccessToken": job.token} if tokens_only else {"companyKey": job.company_key}
     return {
         "workflowId": job.workflow_id,
         "runId": job.run_id,
-        "downloadUrl": "",
-        "statusUrl": status_url,
+        "downloadUrl": job_url(origin, job, "download", **key) if early_download else "",
+        "statusUrl": job_url(origin, job, "status", **key),
     }
 
 

@@ -39,6 +39,10 @@ class Snapshot:
     requests_per_minute: float
     elapsed: float
     seconds_left: float | None
+    server_current: int | None = None
+    server_total: int | None = None
+    """The sums of currentCount and totalCount over the running exports whose last status gave
+    them (their unit is not published); None when none did."""
 
     @property
     def finished(self) -> int:
@@ -57,7 +61,13 @@ class Snapshot:
             "budget_used": f"{self.requests_in_last_minute}/{self.requests_per_minute:g}",
             "elapsed_seconds": round(self.elapsed, 1),
             "seconds_left": None if self.seconds_left is None else round(self.seconds_left),
+            **self.server_counts(),
         }
+
+    def server_counts(self) -> dict[str, int]:
+        """`server_current` and `server_total`, each only when some export reported it."""
+        found = {"server_current": self.server_current, "server_total": self.server_total}
+        return {name: value for name, value in found.items() if value is not None}
 
 
 class RunProgress:
@@ -141,6 +151,7 @@ class RunProgress:
         )
         if typical is None and remaining and not finished:
             left = None  # nothing has finished yet: no honest estimate
+        current, total = self._server_sums()
         return Snapshot(
             planned=self.planned,
             counts=columns,
@@ -153,7 +164,19 @@ class RunProgress:
             requests_per_minute=requests_per_minute,
             elapsed=elapsed,
             seconds_left=left,
+            server_current=current,
+            server_total=total,
         )
+
+    def _server_sums(self) -> tuple[int | None, int | None]:
+        """Sums of the counts the running exports' last statuses gave, each None if none gave it."""
+        sums: list[int | None] = [None, None]
+        for state in self._states.values():
+            if isinstance(state, Poll):
+                for index, count in enumerate(state.counts):
+                    if count is not None:
+                        sums[index] = (sums[index] or 0) + count
+        return sums[0], sums[1]
 
 
 def _column(state: State) -> str:

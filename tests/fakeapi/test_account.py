@@ -29,13 +29,15 @@ async def test_helper_endpoints_answer_in_the_envelope(kind: str) -> None:
     result = body["result"]
     assert isinstance(result, list) and result
     if kind == "timezones":
-        assert all(isinstance(zone, str) for zone in result)
-        assert "America/Chicago" in result
+        for zone in result:
+            assert set(zone) == {"id", "name", "shortName", "offsetString", "offsetMillis"}
+            assert isinstance(zone["offsetMillis"], int)
+        assert "America/Chicago" in [zone["id"] for zone in result]
     else:
         for team in result:
-            assert set(team) == {"id", "name", "members"}
-            assert isinstance(team["id"], int) and isinstance(team["name"], str)
-            assert all(isinstance(member, int) for member in team["members"])
+            assert set(team) == {"uuid", "teamId", "name", "description", "numberOfMembers"}
+            assert isinstance(team["teamId"], int) and isinstance(team["name"], str)
+            assert isinstance(team["numberOfMembers"], int)
     assert fake.counters.requests[kind] == 1
     assert fake.counters.requests["create"] == 0
 

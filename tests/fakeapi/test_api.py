@@ -80,10 +80,11 @@ async def test_create_paths_and_methods(path: str, source: str, method: str) -> 
 
 
 async def test_post_reads_params_from_the_body_only() -> None:
-    """A POST whose parameters sit in the query instead of the form body is a 400."""
+    """A POST of an export that takes a form body (conversation_actions) whose parameters sit in
+    the query instead of the body is a 400."""
     with anyio.fail_after(5):
         async with FakeApi(SLOW) as fake, aiohttp.ClientSession() as session:
-            url = f"{reports_url(fake, 'conversation')}?companyKey={COMPANY_KEY}"
+            url = f"{reports_url(fake, 'conversation_actions')}?companyKey={COMPANY_KEY}"
             status, body, _ = await send(session, "POST", url, params=WINDOW)
             assert (status, body) == (400, {})
 

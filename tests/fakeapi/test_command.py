@@ -29,6 +29,8 @@ FORM_OPTIONS = (
     "--empty-exports",
     "--empty-form",
     "--job-seconds-for",
+    "--ids-only-creates",
+    "--early-download-url",
 )
 
 
@@ -83,6 +85,12 @@ def test_every_option_reaches_the_config() -> None:
     assert dict(config.job_duration_by_export) == {"user": 3.0, "author": (1.0, 2.0)}
 
 
+def test_the_create_answer_options_reach_the_config() -> None:
+    """--ids-only-creates and --early-download-url set their Faults fields."""
+    config = config_of("--ids-only-creates", "0.5", "--early-download-url")
+    assert config.faults == Faults(ids_only_creates=0.5, early_download_url=True)
+
+
 @pytest.mark.parametrize(
     "argv",
     [["--job-seconds", "lognormal:x:1"], ["--job-seconds-for", "user"], ["--empty-form", "none"]],
@@ -106,7 +114,7 @@ def test_help_explains_every_option_with_its_default(capsys: pytest.CaptureFixtu
     entries = [chunk.strip() for chunk in chunks if chunk.strip().startswith("-")]
     described = {entry.split()[0].rstrip(","): " ".join(entry.split()) for entry in entries}
     assert set(FORM_OPTIONS) <= set(described)
-    assert len(described) == 32
+    assert len(described) == 34
     for option, entry in described.items():
         if option != "-h":
             assert "(default:" in entry, entry
