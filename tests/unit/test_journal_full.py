@@ -9,7 +9,8 @@ import anyio
 import pytest
 
 from orchestrator.edges.journal import Journal, read_records
-from orchestrator.errors import JournalUnavailable, JournalWriteFailed
+from orchestrator.errors import JournalWriteFailed
+from orchestrator.exit_codes import ExitCode, exit_code_for
 from tests.fulldisk import FullDiskJournal
 
 IDENTITY = {
@@ -40,15 +41,14 @@ async def test_a_write_that_meets_a_full_disk_uses_the_reserve_and_still_says_so
 async def test_a_journal_that_cannot_be_written_raises_and_keeps_its_last_state(
     tmp_path: Path,
 ) -> None:
-    """A write that fails again after the reserve is freed raises JournalWriteFailed (not a
-    usage error), and the journal keeps the state before it."""
+    """A write that fails again after the reserve is freed raises JournalWriteFailed saying the
+    journal cannot be written, and the journal keeps the state before it."""
     journal = FullDiskJournal("submitted", failures=2)(tmp_path / "journal.sqlite")
     journal.open()
     try:
         await journal.record("k", "submitting", attempts=1, **IDENTITY)
         with anyio.fail_after(5), pytest.raises(JournalWriteFailed, match="cannot write"):
             await journal.record("k", "submitted", workflow_id="wf", run_id="r", status_url="u")
-        assert not isinstance(JournalWriteFailed("x"), JournalUnavailable)
     finally:
         journal.close()
     assert read_records(tmp_path / "journal.sqlite")["k"].state == "submitting"
@@ -57,7 +57,7 @@ async def test_a_journal_that_cannot_be_written_raises_and_keeps_its_last_state(
 @pytest.mark.anyio
 async def test_sqlites_own_full_error_is_a_journal_write_failure(tmp_path: Path) -> None:
     """A real SQLITE_FULL (the database may not grow: max_page_count) becomes JournalWriteFailed
-    naming the journal, never a raw sqlite3 error."""
+    naming the journal, never a raw sqlite3 error, and it is exit code 1, not a usage error."""
     path = tmp_path / "journal.sqlite"
     journal = Journal(path)
     journal.open()
@@ -66,8 +66,9 @@ async def test_sqlites_own_full_error_is_a_journal_write_failure(tmp_path: Path)
         assert connection is not None
         pages = connection.execute("PRAGMA page_count").fetchone()[0]
         connection.execute(f"PRAGMA max_page_count = {pages}")
-        with anyio.fail_after(10), pytest.raises(JournalWriteFailed, match=str(path)):
+        with anyio.fail_after(10), pytest.raises(JournalWriteFailed, match=str(path)) as caught:
             for index in range(1000):
                 await journal.record(f"k{index}", "submitting", note="x" * 500, **IDENTITY)
     finally:
         journal.close()
+    assert exit_code_for(caught.value) == ExitCode.SOME_FAILED

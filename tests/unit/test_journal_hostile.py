@@ -154,17 +154,21 @@ async def test_a_journal_from_before_schema_versions_is_read_and_stamped(tmp_pat
 def test_a_second_run_is_refused_whatever_files_beside_the_journal_were_deleted(
     tmp_path: Path,
 ) -> None:
-    """While one run holds the journal, deleting every file beside the database (the old lock
-    file, the WAL index) does not let a second run in: the lock is on the database itself."""
+    """While one run holds the journal, deleting the files beside the database (a lock file, as
+    earlier versions kept; then the WAL and its index too) does not let a second run in: the
+    lock is on the database itself. Once the first run closes, the next one opens."""
     path = tmp_path / "journal.sqlite"
     first = Journal(path)
     first.open()
     try:
-        for sibling in tmp_path.iterdir():
-            if sibling != path:
+        for doomed in (
+            [p for p in tmp_path.iterdir() if p.suffix == ".lock"],
+            [p for p in tmp_path.iterdir() if p != path],
+        ):
+            for sibling in doomed:
                 sibling.unlink()
-        with pytest.raises(JournalLocked, match="another orchestrator run"):
-            Journal(path).open()
+            with pytest.raises(JournalLocked, match="another orchestrator run"):
+                Journal(path).open()
     finally:
         first.close()
     second = Journal(path)
