@@ -8,11 +8,12 @@ beside the database decides it (the `-wal`, the `-shm`, a stale `.lock` may all 
 run is still refused), and being an OS lock it dies with its process, so a SIGKILLed run never
 leaves it held. It does not shut readers out: SQLite locks with `fcntl` byte ranges, which an
 `flock` does not touch, so `status` reads the journal in WAL mode while a run writes it. (SQLite's
-`locking_mode=EXCLUSIVE` would also hold off a second run, but it keeps readers out too.)
+`locking_mode=EXCLUSIVE` would also hold off a second run, but it keeps readers out too. On NFS,
+Linux emulates `flock` with `fcntl` locks, which readers would then meet: keep the journal on
+local or ReadWriteOnce storage, as WAL requires anyway.)
 
-A journal says what it is: `PRAGMA application_id` and a schema version in `PRAGMA user_version`.
-A database that is someone else's is refused untouched, as is a journal a newer version wrote; one
-from before versions (our tables, user_version 0) is brought up to date and stamped.
+A journal says what it is (`journal_schema`): a database that is someone else's is refused
+untouched, as is a journal a newer version wrote; one from before versions is stamped.
 
 A full disk must not lose the ids of a create that was sent. A run's journal keeps RESERVE_BYTES
 of disk allocated beside it; when a write fails, the reserve is freed and the write tried again,
@@ -38,65 +39,11 @@ from orchestrator.core.polling import Observation
 from orchestrator.core.records import RECORD_COLUMNS, JobRecord
 from orchestrator.core.states import JOURNALED, StateName
 from orchestrator.edges.folders import FILE_MODE, make_folders, touch_private
+from orchestrator.edges.journal_schema import bring_up, not_a_journal, roll_back, schema_to_bring_up
 from orchestrator.errors import JournalLocked, JournalUnavailable, JournalWriteFailed
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    key          TEXT PRIMARY KEY,
-    parent_key   TEXT,
-    export_name  TEXT NOT NULL,
-    window_start TEXT NOT NULL,
-    window_end   TEXT NOT NULL,
-    state        TEXT NOT NULL,
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    uncertain    INTEGER NOT NULL DEFAULT 0,
-    workflow_id  TEXT,
-    run_id       TEXT,
-    status_url   TEXT,
-    path         TEXT,
-    bytes        INTEGER,
-    rows         INTEGER,
-    sha256       TEXT,
-    error        TEXT,
-    created_at   REAL NOT NULL,
-    updated_at   REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    id    INTEGER PRIMARY KEY AUTOINCREMENT,
-    key   TEXT NOT NULL,
-    state TEXT NOT NULL,
-    at    REAL NOT NULL,
-    note  TEXT
-);
-CREATE INDEX IF NOT EXISTS events_by_key ON events (key);
-CREATE TABLE IF NOT EXISTS durations (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    export_id      TEXT NOT NULL,
-    window_seconds INTEGER NOT NULL,
-    lower          REAL NOT NULL,
-    upper          REAL NOT NULL,
-    at             REAL NOT NULL
-);
-"""
-_ADDED_COLUMNS = {
-    "mtime_ns": "INTEGER",
-    "inode": "INTEGER",
-    "open": "INTEGER NOT NULL DEFAULT 0",
-}
-"""Columns newer than the first journals: added to an older journal when it is opened."""
-SCHEMA_VERSION = 1
-"""`PRAGMA user_version` of the journals this version writes; 0 is a journal from before versions."""
-APPLICATION_ID = int.from_bytes(b"Orch", "big")
-"""`PRAGMA application_id` of an orchestrator journal: "Orch" in ASCII."""
-_SHAPE = {
-    "jobs": frozenset(RECORD_COLUMNS) - frozenset(_ADDED_COLUMNS),
-    "events": frozenset({"id", "key", "state", "at", "note"}),
-    "durations": frozenset({"export_id", "window_seconds", "lower", "upper", "at"}),
-    "sqlite_sequence": frozenset(),
-}
-"""The tables a journal from before versions may hold, each with the columns it had at least."""
 RESERVE_BYTES = 1 << 20
 """Disk kept allocated beside a run's journal, freed when a write fails: room for the last ids."""
 _WRITE_ERRORS = (sqlite3.DatabaseError, OSError)
@@ -360,7 +307,7 @@ def read_records(path: Path) -> dict[str, JobRecord]:
             columns = [column for column in _COLUMNS if column in present]  # an older journal
             rows = connection.execute(f"SELECT {', '.join(columns)} FROM jobs").fetchall()  # noqa: S608 - column names are ours
         except sqlite3.Error as error:
-            raise _not_a_journal(path, error) from None
+            raise not_a_journal(path, error) from None
     return {row[0]: JobRecord(**dict(zip(columns, row, strict=True))) for row in rows}
 
 
@@ -386,7 +333,7 @@ def _reading(path: Path) -> Iterator[sqlite3.Connection]:
     except sqlite3.Error as error:
         raise JournalUnavailable(f"cannot open the journal {path}: {error}") from None
     try:
-        _schema_to_bring_up(connection, path)
+        schema_to_bring_up(connection, path)
         yield connection
     finally:
         connection.close()
@@ -398,86 +345,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
         connection.execute("PRAGMA busy_timeout=5000")
-        outdated = _schema_to_bring_up(connection, path)
+        outdated = schema_to_bring_up(connection, path)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         if outdated:
-            _bring_up(connection)
+            bring_up(connection)
     except BaseException:
         connection.close()
         raise
     return connection
-
-
-def _schema_to_bring_up(connection: sqlite3.Connection, path: Path) -> bool:
-    """Whether the journal needs the current schema (it is new, or from before versions).
-
-    Raises JournalUnavailable, having written nothing, for a database that is someone else's
-    (another application id, or tables that are not a journal's) or a newer version's journal.
-    """
-    try:
-        application: int = connection.execute("PRAGMA application_id").fetchone()[0]
-        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
-        tables: dict[str, set[str]] = {}
-        for table, column in connection.execute(
-            "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
-            "WHERE m.type = 'table'"
-        ):
-            tables.setdefault(table, set()).add(column)
-    except sqlite3.Error as error:
-        if error.sqlite_errorcode != sqlite3.SQLITE_NOTADB:
-            raise
-        raise _not_a_journal(path, error) from None
-    ours = application == APPLICATION_ID or (application == 0 and _shaped_as_ours(tables))
-    if not ours and (tables or version or application):
-        names = ", ".join(sorted(tables)) or "none"
-        raise _not_a_journal(path, f"application id {application}, tables: {names}")
-    if version > SCHEMA_VERSION:
-        raise JournalUnavailable(
-            f"the journal {path} was written by a newer version of orchestrator (journal schema "
-            f"{version}; this version knows up to {SCHEMA_VERSION}): upgrade orchestrator, or "
-            "give this run a journal of its own (--out or --journal)"
-        )
-    return version < SCHEMA_VERSION
-
-
-def _shaped_as_ours(tables: dict[str, set[str]]) -> bool:
-    """A journal from before versions: a jobs table, and only our tables with their columns."""
-    return "jobs" in tables and all(
-        name in _SHAPE and _SHAPE[name] <= columns for name, columns in tables.items()
-    )
-
-
-def _bring_up(connection: sqlite3.Connection) -> None:
-    """Create what is missing (tables, later columns), then stamp the id and schema version."""
-    present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
-    added = "".join(
-        f"ALTER TABLE jobs ADD COLUMN {column} {kind};\n"
-        for column, kind in _ADDED_COLUMNS.items()
-        if column not in present  # a new journal gets them too, after its CREATE TABLE
-    )
-    try:
-        connection.executescript(
-            f"BEGIN IMMEDIATE;\n{_SCHEMA}{added}PRAGMA application_id = {APPLICATION_ID};\n"
-            f"PRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
-        )
-    except BaseException:
-        _roll_back(connection)
-        raise
-
-
-def _not_a_journal(path: Path, why: object) -> JournalUnavailable:
-    return JournalUnavailable(
-        f"{path} is not an orchestrator journal ({why}); give the journal of a run "
-        "(--journal) or its output folder (--out)"
-    )
-
-
-def _roll_back(connection: sqlite3.Connection) -> None:
-    """Undo an open transaction, if SQLite has not already (it may, after a full disk)."""
-    if connection.in_transaction:
-        with contextlib.suppress(sqlite3.Error):  # the error that brought us here is the one told
-            connection.execute("ROLLBACK")
 
 
 class _Transaction:
@@ -491,12 +367,12 @@ class _Transaction:
 
     def __exit__(self, kind: object, *_: object) -> None:
         if kind is not None:
-            _roll_back(self._connection)
+            roll_back(self._connection)
             return
         try:
             self._connection.execute("COMMIT")
         except BaseException:
-            _roll_back(self._connection)
+            roll_back(self._connection)
             raise
 
 
