@@ -92,7 +92,7 @@ def test_a_journal_write_that_meets_a_full_disk_still_keeps_the_ids(
         with monkeypatch.context() as patch:
             patch.setattr(app, "Journal", FullDiskJournal("submitted", failures=1))
             assert run(manifest, fake, out, monkeypatch) == 1
-        assert "journal" in capsys.readouterr().err
+        assert "the disk of the journal" in capsys.readouterr().err
         created = fake.fake.counters.jobs_created
         records = journal_of(out)
         assert len(records) == created >= 1
@@ -166,7 +166,8 @@ TMPFS = {"output": "2m", "journal": "1200k"}
 def test_a_real_tmpfs_that_fills_up_loses_no_created_export(tmp_path: Path, holds: str) -> None:
     """On a real tmpfs that fills up under the output tree (or under the journal alone), the run
     stops with exit 1; once the tmpfs is grown, the next run fetches every export and creates
-    none twice. (Needs `unshare --user --map-root-user --mount`; skipped where it cannot mount.)"""
+    none twice."""
+    # a mount namespace of our own (unshare --user --map-root-user --mount); skipped without one
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
     disk, kept = tmp_path / "disk", tmp_path / "kept"

@@ -156,7 +156,7 @@ def test_a_second_run_is_refused_whatever_files_beside_the_journal_were_deleted(
 ) -> None:
     """While one run holds the journal, deleting the files beside the database (a lock file, as
     earlier versions kept; then the WAL and its index too) does not let a second run in: the
-    lock is on the database itself. Once the first run closes, the next one opens."""
+    lock is on the database itself; once the first run closes, the next one opens."""
     path = tmp_path / "journal.sqlite"
     first = Journal(path)
     first.open()
