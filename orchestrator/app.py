@@ -38,7 +38,9 @@ from orchestrator.edges.tally import RequestTally
 from orchestrator.errors import (
     CredentialsRejected,
     JournalUnavailable,
+    JournalWriteFailed,
     OrchestratorError,
+    OutputFull,
     SettingsError,
 )
 from orchestrator.exit_codes import ExitCode
@@ -326,6 +328,8 @@ async def _run_jobs(
         if scheduler.rejected is not None:
             stop.code, stop.reason = ExitCode.CREDENTIALS, _credentials_hint(scheduler.rejected)
             _log.error("orchestrator.credentials_rejected", error=stop.reason)
+        elif scheduler.halted is not None:
+            _halted(stop, scheduler.halted)
     return scheduler.results(request.jobs), stop
 
 
@@ -339,6 +343,19 @@ async def _probe(client: ReportsClient, stop: _Stop) -> None:
     except OrchestratorError as error:
         stop(ExitCode.SOME_FAILED, f"the API cannot be used: {error}")
         _log.error("orchestrator.api_unreachable", error=str(error))
+
+
+def _halted(stop: _Stop, error: JournalWriteFailed | OutputFull) -> None:
+    """The run stopped at once because nothing more could be journaled or stored: exit 1 (unless
+    a signal had already stopped it), and say what to do."""
+    reason = (
+        f"{error}; free space, then run again: it polls the exports already created"
+        if isinstance(error, OutputFull)
+        else str(error)
+    )
+    if stop.code is None:
+        stop.code, stop.reason = ExitCode.SOME_FAILED, reason
+    _log.error("orchestrator.run_halted", error=reason)
 
 
 def _credentials_hint(error: CredentialsRejected) -> str:

@@ -4,7 +4,7 @@
     ├── UsageError               input that cannot be acted on: the CLI exits 2
     │   ├── ManifestError        the manifest has problems, each located (file:line:col, field)
     │   ├── SettingsError        a setting (ORCHESTRATOR_*, .env, secret file, flag) is unusable
-    │   └── JournalUnavailable   the journal cannot be opened, or is not a journal
+    │   └── JournalUnavailable   the journal cannot be opened, is not a journal, or is a newer one's
     │       └── JournalLocked    another run holds it
     ├── ApiError                 the API answered, or failed to, in a way a job cannot use
     │   ├── CredentialsRejected  401 (or 403 on the credential probe): the run stops, exit 3
@@ -20,7 +20,9 @@
     ├── OriginRefused            a server-given URL is on an origin our credentials may not go to
     ├── SealBroken               a sealed journal value cannot be opened (password changed): resubmit
     ├── FilterError              one manifest filter entry is unusable (becomes a ManifestError)
-    └── SinkError                the output tree cannot take the file (disk full, permissions)
+    ├── JournalWriteFailed       the journal cannot be written (disk full, I/O): the run stops, exit 1
+    └── SinkError                the output tree cannot take the file (permissions, a file in the way)
+        └── OutputFull           no space left (or quota) in the output tree: the run stops, exit 1
 
 This module imports nothing of ours, so every layer may raise these. No library exception escapes
 the edge that meets it: aiohttp, sqlite3, yarl and OS errors are mapped to the most specific class
@@ -90,6 +92,16 @@ class JournalLocked(JournalUnavailable):
     """Another run holds the journal."""
 
 
+class JournalWriteFailed(OrchestratorError):
+    """A change could not be journaled (or took the journal's last reserved space): the run must
+    stop at once, or the next run would not know what this one sent. `written` says whether this
+    change is nonetheless durable."""
+
+    def __init__(self, message: str, *, written: bool = False) -> None:
+        super().__init__(message)
+        self.written = written
+
+
 class ApiError(OrchestratorError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -146,6 +158,11 @@ class FilterError(OrchestratorError):
 
 class SinkError(OrchestratorError):
     pass
+
+
+class OutputFull(SinkError):
+    """The output tree's disk is full (or its quota used up): no later file would fit either, so
+    the run stops and the exports already created are fetched by the next one."""
 
 
 class ExportRefused(ApiError):

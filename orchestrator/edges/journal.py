@@ -1,18 +1,35 @@
 """The durable journal: every job's state by its stable key, in SQLite (WAL), one writer at a time.
 
 The intent to submit is written before the create request and the ids right after its answer, so a
-run that dies anywhere can tell, on the next start, which exports the server already has. A file
-lock beside the database keeps two runs apart; being an OS lock, it dies with its process, so a
-SIGKILLed run never leaves it held.
+run that dies anywhere can tell, on the next start, which exports the server already has.
+
+The run lock is an `flock` on the database file's own descriptor, held from open to close. No file
+beside the database decides it (the `-wal`, the `-shm`, a stale `.lock` may all be deleted: a second
+run is still refused), and being an OS lock it dies with its process, so a SIGKILLed run never
+leaves it held. It does not shut readers out: SQLite locks with `fcntl` byte ranges, which an
+`flock` does not touch, so `status` reads the journal in WAL mode while a run writes it. (SQLite's
+`locking_mode=EXCLUSIVE` would also hold off a second run, but it keeps readers out too. On NFS,
+Linux emulates `flock` with `fcntl` locks, which readers would then meet: keep the journal on
+local or ReadWriteOnce storage, as WAL requires anyway.)
+
+A journal says what it is (`journal_schema`): a database that is someone else's is refused
+untouched, as is a journal a newer version wrote; one from before versions is stamped.
+
+A full disk must not lose the ids of a create that was sent. A run's journal keeps RESERVE_BYTES
+of disk allocated beside it; when a write fails, the reserve is freed and the write tried again,
+so the last changes still fit. Either way the writer hears JournalWriteFailed, and the run stops.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import os
 import sqlite3
+import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,54 +39,15 @@ from orchestrator.core.polling import Observation
 from orchestrator.core.records import RECORD_COLUMNS, JobRecord
 from orchestrator.core.states import JOURNALED, StateName
 from orchestrator.edges.folders import FILE_MODE, make_folders, touch_private
-from orchestrator.errors import JournalLocked, JournalUnavailable
+from orchestrator.edges.journal_schema import bring_up, not_a_journal, roll_back, schema_to_bring_up
+from orchestrator.errors import JournalLocked, JournalUnavailable, JournalWriteFailed
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    key          TEXT PRIMARY KEY,
-    parent_key   TEXT,
-    export_name  TEXT NOT NULL,
-    window_start TEXT NOT NULL,
-    window_end   TEXT NOT NULL,
-    state        TEXT NOT NULL,
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    uncertain    INTEGER NOT NULL DEFAULT 0,
-    workflow_id  TEXT,
-    run_id       TEXT,
-    status_url   TEXT,
-    path         TEXT,
-    bytes        INTEGER,
-    rows         INTEGER,
-    sha256       TEXT,
-    error        TEXT,
-    created_at   REAL NOT NULL,
-    updated_at   REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    id    INTEGER PRIMARY KEY AUTOINCREMENT,
-    key   TEXT NOT NULL,
-    state TEXT NOT NULL,
-    at    REAL NOT NULL,
-    note  TEXT
-);
-CREATE INDEX IF NOT EXISTS events_by_key ON events (key);
-CREATE TABLE IF NOT EXISTS durations (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    export_id      TEXT NOT NULL,
-    window_seconds INTEGER NOT NULL,
-    lower          REAL NOT NULL,
-    upper          REAL NOT NULL,
-    at             REAL NOT NULL
-);
-"""
-_ADDED_COLUMNS = {
-    "mtime_ns": "INTEGER",
-    "inode": "INTEGER",
-    "open": "INTEGER NOT NULL DEFAULT 0",
-}
-"""Columns newer than the first journals: added to an older journal when it is opened."""
+RESERVE_BYTES = 1 << 20
+"""Disk kept allocated beside a run's journal, freed when a write fails: room for the last ids."""
+_WRITE_ERRORS = (sqlite3.DatabaseError, OSError)
+"""What a failed write raises (a full disk is SQLITE_FULL or SQLITE_IOERR); anything else is a bug."""
 OBSERVATIONS_KEPT = 5000
 """Most recent durations read back for the polling model: plenty per kind of export."""
 
@@ -104,6 +82,7 @@ class Journal:
         self._limiter = anyio.CapacityLimiter(1)
         self._connection: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
+        self._reserve: Path | None = None
         self._pending: list[_Write] = []
         self._writer = anyio.Lock()
 
@@ -112,13 +91,19 @@ class Journal:
         return f"Journal({str(self.path)!r}, {state})"
 
     def open(self, *, exclusive: bool = True) -> None:
-        """Open (creating if needed); when `exclusive`, take the run lock or raise JournalLocked."""
+        """Open (creating if needed); when `exclusive`, take the run lock (or raise JournalLocked)
+        and the disk reserve. A database that is not a journal of ours is JournalUnavailable."""
         try:
             make_folders(self.path.parent)
             if exclusive:
-                self._lock_fd = _take_lock(self.path.with_name(self.path.name + ".lock"))
-            touch_private(self.path)  # SQLite gives its -wal and -shm files the database's mode
+                self._lock_fd = _take_lock(self.path)  # creates it: -wal and -shm get its mode
+                self._reserve = _make_reserve(self.path)
+            else:
+                touch_private(self.path)
             self._connection = _connect(self.path)
+        except JournalUnavailable:
+            self.close()
+            raise
         except (OSError, sqlite3.Error) as error:
             self.close()
             raise JournalUnavailable(
@@ -127,12 +112,23 @@ class Journal:
             ) from None
 
     def close(self) -> None:
+        """Close the database, free the reserve, then (last) let go of the run lock."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        self._free_reserve()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def _free_reserve(self) -> bool:
+        """Give the reserved disk space back; False if there was none left to give."""
+        reserve, self._reserve = self._reserve, None
+        if reserve is None:
+            return False
+        with contextlib.suppress(OSError):
+            reserve.unlink()
+        return True
 
     async def load(self) -> dict[str, JobRecord]:
         """Every record, by key."""
@@ -204,23 +200,39 @@ class Journal:
         return write.result  # type: ignore[no-any-return]
 
     def _apply_all(self, batch: list[_Write]) -> None:
-        connection = self._require()
+        """Write the batch in one transaction. If that fails and the reserve is still there, free
+        it and write again: the batch is then durable, but its writers still hear that the disk
+        is full (JournalWriteFailed), so the run stops while the journal can take its last ids."""
+        failure: BaseException | None = None
         try:
-            with _Transaction(connection):
-                for write in batch:
-                    write.result = write.apply(connection)
-        except (sqlite3.Error, OSError) as error:
-            failure = JournalUnavailable(
-                f"writing the journal {self.path} failed: {error}; the run cannot record its "
-                "progress (is the disk full?)"
+            try:
+                self._transact(batch)
+            except _WRITE_ERRORS as error:
+                if not self._free_reserve():
+                    raise
+                self._transact(batch)
+                failure = JournalWriteFailed(
+                    f"the disk of the journal {self.path} is full ({error}); the last changes "
+                    "went into the space kept in reserve, and the run stops: free space, then "
+                    "run again to fetch the exports already created",
+                    written=True,
+                )
+        except _WRITE_ERRORS as error:
+            failure = JournalWriteFailed(
+                f"cannot write the journal {self.path}: {error}; the run stops, since it could "
+                "no longer record what it sends (is the disk full?)"
             )
-            for write in batch:
-                write.error = failure
         except BaseException as error:
-            for write in batch:
-                write.error = error
+            failure = error
         for write in batch:
+            write.error = failure
             write.done = True
+
+    def _transact(self, batch: list[_Write]) -> None:
+        connection = self._require()
+        with _Transaction(connection):
+            for write in batch:
+                write.result = write.apply(connection)
 
     async def history(self, key: str) -> list[tuple[str, float, str | None]]:
         """The states a job went through, oldest first, with their times and notes."""
@@ -289,55 +301,56 @@ def _put(connection: sqlite3.Connection, record: JobRecord) -> None:
 def read_records(path: Path) -> dict[str, JobRecord]:
     """Every record of a journal, read without the run lock (a run may be writing: WAL lets
     readers in). Raises JournalUnavailable when the file is missing or is not a journal."""
+    with _reading(path) as connection:
+        try:
+            present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
+            columns = [column for column in _COLUMNS if column in present]  # an older journal
+            rows = connection.execute(f"SELECT {', '.join(columns)} FROM jobs").fetchall()  # noqa: S608 - column names are ours
+        except sqlite3.Error as error:
+            raise not_a_journal(path, error) from None
+    return {row[0]: JobRecord(**dict(zip(columns, row, strict=True))) for row in rows}
+
+
+def read_observations(path: Path) -> list[Observation]:
+    """What earlier exports took, from a journal read without its lock; none if it has none."""
+    with _reading(path) as connection:
+        try:
+            rows = connection.execute(
+                "SELECT export_id, window_seconds, lower, upper FROM durations ORDER BY id DESC "
+                "LIMIT ?",
+                (OBSERVATIONS_KEPT,),
+            ).fetchall()
+        except sqlite3.Error:  # a journal from before durations were kept
+            return []
+    return [Observation(*row) for row in reversed(rows)]
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a journal whose schema this version can read."""
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as error:
         raise JournalUnavailable(f"cannot open the journal {path}: {error}") from None
     try:
-        present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
-        columns = [column for column in _COLUMNS if column in present]  # an older journal
-        rows = connection.execute(f"SELECT {', '.join(columns)} FROM jobs").fetchall()  # noqa: S608 - column names are ours
-        return {row[0]: JobRecord(**dict(zip(columns, row, strict=True))) for row in rows}
-    except sqlite3.Error as error:
-        raise JournalUnavailable(
-            f"{path} is not an orchestrator journal ({error}); give the journal of a run "
-            "(--journal) or its output folder (--out)"
-        ) from None
+        schema_to_bring_up(connection, path)
+        yield connection
     finally:
         connection.close()
-
-
-def read_observations(path: Path) -> list[Observation]:
-    """What earlier exports took, from a journal read without its lock; none if it has none."""
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return []
-    try:
-        rows = connection.execute(
-            "SELECT export_id, window_seconds, lower, upper FROM durations ORDER BY id DESC "
-            "LIMIT ?",
-            (OBSERVATIONS_KEPT,),
-        ).fetchall()
-    except sqlite3.Error:  # an older journal, or none at all
-        return []
-    finally:
-        connection.close()
-    return [Observation(*row) for row in reversed(rows)]
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    """The run's connection: the schema checked before anything is written, WAL, full syncs; a
+    new or older journal gets the current schema and its version stamp in one transaction."""
     connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
+        connection.execute("PRAGMA busy_timeout=5000")
+        outdated = schema_to_bring_up(connection, path)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("PRAGMA busy_timeout=5000")
-        connection.executescript(_SCHEMA)
-        present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
-        for column, kind in _ADDED_COLUMNS.items():
-            if column not in present:
-                connection.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-    except sqlite3.Error:
+        if outdated:
+            bring_up(connection)
+    except BaseException:
         connection.close()
         raise
     return connection
@@ -353,17 +366,53 @@ class _Transaction:
         self._connection.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind: object, *_: object) -> None:
-        self._connection.execute("ROLLBACK" if kind else "COMMIT")
+        if kind is not None:
+            roll_back(self._connection)
+            return
+        try:
+            self._connection.execute("COMMIT")
+        except BaseException:
+            roll_back(self._connection)
+            raise
 
 
 def _take_lock(path: Path) -> int:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, FILE_MODE)
+    """The run lock: an exclusive flock on the database file's own descriptor (creating the file
+    if it is missing), held until close; JournalLocked when another run holds it."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    descriptor = os.open(path, flags, FILE_MODE)
     try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise JournalUnavailable(f"cannot open the journal {path}: it is not a regular file")
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(descriptor)
         raise JournalLocked(
-            f"another orchestrator run is using the journal {path.with_suffix('')}; "
+            f"another orchestrator run is using the journal {path}; "
             "wait for it to finish, or give this run its own --out or journal"
         ) from None
+    except BaseException:
+        os.close(descriptor)
+        raise
     return descriptor
+
+
+def _make_reserve(journal: Path) -> Path | None:
+    """Allocate RESERVE_BYTES beside the journal. A disk without that much room refuses the run
+    (it could not keep its last ids); a file system that cannot allocate ahead goes without."""
+    path = journal.with_name(journal.name + "-reserve")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    descriptor = os.open(path, flags, FILE_MODE)
+    try:
+        os.posix_fallocate(descriptor, 0, RESERVE_BYTES)
+    except OSError as error:
+        path.unlink(missing_ok=True)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise JournalUnavailable(
+                f"cannot open the journal {journal}: no space left beside it for the "
+                f"{RESERVE_BYTES // 1024} KiB a run keeps in reserve for its last ids; free space"
+            ) from None
+        return None
+    finally:
+        os.close(descriptor)
+    return path

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from orchestrator.core.layout import RUNS_FOLDER
 from orchestrator.core.redact import sanitize
@@ -84,12 +84,25 @@ def write_report(
     folder = out / RUNS_FOLDER
     make_folders(folder)
     target = folder / f"{run_id}.json"
-    temp = folder / f".{run_id}.json.part"
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    temp.replace(target)
+    _publish(target, (json.dumps(document, indent=2) + "\n").encode())
     return target
+
+
+def _publish(target: Path, data: bytes) -> None:
+    """Write `data` to a temporary name, fsync, rename; on any failure (a full disk) the
+    temporary file is removed, so no partial report is left behind."""
+    temp = target.with_name(f".{target.name}.part")
+    try:
+        with _open_temp(temp) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.replace(target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _open_temp(temp: Path) -> BinaryIO:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.fdopen(os.open(temp, flags, FILE_MODE), "wb")

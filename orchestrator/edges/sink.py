@@ -21,7 +21,7 @@ import anyio
 
 from orchestrator.core.rows import row_counter
 from orchestrator.edges.folders import FILE_MODE, make_folders
-from orchestrator.errors import DownloadCut, SinkError
+from orchestrator.errors import DownloadCut, OutputFull, SinkError
 
 TEMP_SUFFIX = ".part"
 WRITE_BYTES = 1024 * 1024
@@ -225,8 +225,8 @@ def _found(path: Path, facts: FileFacts, verify: bool) -> FileFacts | None:
 
 
 def _sink_error(error: OSError, path: Path) -> SinkError:
-    if error.errno == errno.ENOSPC:
-        return SinkError(f"no space left on the device writing {path}")
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):  # no later file fits either: the run stops
+        return OutputFull(f"no space left on the device writing {path}")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return SinkError(f"cannot write {path}: {error.strerror}")
     return SinkError(f"writing {path} failed: {error.strerror or error}")

@@ -4,7 +4,9 @@ event, let `core.lifecycle.advance` decide, journal what must survive a crash.
 Bookkeeping that must not be lost is shielded: the ids of a created export are journaled under
 `CancelScope(shield=True)` right after the answer, and so is a job's final state. A job is journaled
 `submitting` only once its request is about to leave (the budget granted), so a run stopped before
-that leaves the job as it was. Only `CredentialsRejected` escapes: the whole run must stop.
+that leaves the job as it was. Only the errors that must stop the whole run escape (STOPS_THE_RUN):
+rejected credentials, a journal that cannot be written, a full output disk. A job stopped by a
+full disk keeps its journaled ids (`ready`), so the next run polls it again instead of creating it.
 """
 
 from __future__ import annotations
@@ -58,7 +60,9 @@ from orchestrator.errors import (
     CredentialsRejected,
     DownloadError,
     ExportRefused,
+    JournalWriteFailed,
     OrchestratorError,
+    OutputFull,
     RunUnknown,
     SealBroken,
     TransientApiError,
@@ -66,6 +70,8 @@ from orchestrator.errors import (
 from orchestrator.run.shelter import Shelter
 
 _log = structlog.get_logger("orchestrator.runner")
+STOPS_THE_RUN = (CredentialsRejected, JournalWriteFailed, OutputFull)
+"""Errors no job can turn into an outcome: every later job would meet them too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +261,7 @@ class JobRunner:
                     return CooledDown()
                 case _:
                     assert_never(state)
-        except CredentialsRejected:
+        except STOPS_THE_RUN:
             raise
         except OrchestratorError as error:
             return _event_for(error)
@@ -298,6 +304,9 @@ class JobRunner:
                 error=None,
             )
 
+        # a stop that came while this job was handed its slot must win: from `announce` on, the
+        # create is shielded and would be sent (and, the journal failing, not be journaled)
+        await anyio.lowlevel.checkpoint_if_cancelled()
         try:
             ids = await self._client.submit(job, announce=announce)
         except CredentialsRejected:
@@ -306,13 +315,22 @@ class JobRunner:
                     await self._journal.restore(job.key, before)
             raise
         with anyio.CancelScope(shield=True):  # the ids must reach the journal, whatever happens
-            await self._record(
-                job,
-                "submitted",
-                workflow_id=ids.workflow_id,
-                run_id=ids.run_id,
-                status_url=self._client.sealed(ids.status_url),
-            )
+            try:
+                await self._record(
+                    job,
+                    "submitted",
+                    workflow_id=ids.workflow_id,
+                    run_id=ids.run_id,
+                    status_url=self._client.sealed(ids.status_url),
+                )
+            except JournalWriteFailed as error:
+                if not error.written:  # the next run submits it again (flagged): say what it was
+                    _log.error(
+                        "orchestrator.ids_not_journaled",
+                        workflow_id=ids.workflow_id,
+                        run_id=ids.run_id,
+                    )
+                raise
         return Submitted(ids, at=self._clock())
 
     async def _poll(self, job: Job, state: Poll) -> Event:

@@ -27,7 +27,12 @@ from orchestrator.core.jobs import Job
 from orchestrator.core.records import JobRecord
 from orchestrator.core.results import JobResult
 from orchestrator.core.states import PENDING
-from orchestrator.errors import CredentialsRejected, OrchestratorError
+from orchestrator.errors import (
+    CredentialsRejected,
+    JournalWriteFailed,
+    OrchestratorError,
+    OutputFull,
+)
 from orchestrator.run.progress import RunProgress
 from orchestrator.run.runner import JobRunner, Outcome
 from orchestrator.run.shelter import Shelter
@@ -56,6 +61,9 @@ class Scheduler:
         self.stopped = False
         self.rejected: CredentialsRejected | None = None
         """Set when the API rejected the credentials mid-run: the run stopped for it."""
+        self.halted: JournalWriteFailed | OutputFull | None = None
+        """Set when the journal could not be written or the output disk was full: the run
+        stopped at once for it, with no grace for downloads (they could not be kept)."""
 
     def __repr__(self) -> str:
         state = "stopped" if self.stopped else "running" if self._group else "idle"
@@ -79,13 +87,15 @@ class Scheduler:
         finally:
             self._group = None
 
-    def stop(self) -> None:
-        """Stop launching and cancel every job; downloads in progress get the grace period."""
-        if self.stopped or self._group is None:
+    def stop(self, *, grace: bool = True) -> None:
+        """Stop launching and cancel every job; downloads in progress get the grace period,
+        unless `grace` is False."""
+        if self._group is None:
             return
-        self.stopped = True
-        self._shelter.close()
-        self._group.cancel_scope.cancel()
+        self._shelter.close(grace=grace)
+        if not self.stopped:
+            self.stopped = True
+            self._group.cancel_scope.cancel()
 
     async def run(self, jobs: Sequence[Job], records: dict[str, JobRecord]) -> None:
         """Launch every job (resumed ones first) and return once all are done, or on stop()."""
@@ -133,6 +143,9 @@ class Scheduler:
         except CredentialsRejected as error:
             self.rejected = self.rejected or error
             self.stop()
+        except (JournalWriteFailed, OutputFull) as error:
+            self._halt(error)
+            outcome = Outcome(JobResult(job, "interrupted", error=str(error)))
         except Exception as error:
             _log.exception("orchestrator.job_crashed", job=job.key)
             reason = f"internal error: {type(error).__name__}: {error}"
@@ -141,12 +154,19 @@ class Scheduler:
                 await self._runner.record_crash(job, reason)
             except OrchestratorError as unrecorded:  # the journal itself failed
                 _log.error("orchestrator.crash_not_journaled", job=job.key, error=str(unrecorded))
+                if isinstance(unrecorded, JournalWriteFailed):
+                    self._halt(unrecorded)
         finally:
             if outcome is not None:
                 self._settle(job, outcome)
             self._live -= 1
             self._slots.release()
             self._wake.set()
+
+    def _halt(self, error: JournalWriteFailed | OutputFull) -> None:
+        """Stop at once: nothing more can be journaled or stored (the first reason is kept)."""
+        self.halted = self.halted or error
+        self.stop(grace=False)
 
     def _settle(self, job: Job, outcome: Outcome) -> None:
         self._results[job.key] = outcome.result

@@ -36,9 +36,10 @@ class Shelter:
         finally:
             self._scopes.discard(scope)
 
-    def close(self) -> None:
-        """Start the grace period: every download, present or future, ends by its end."""
-        if self._closes_at == math.inf:
-            self._closes_at = anyio.current_time() + self._grace_seconds
+    def close(self, *, grace: bool = True) -> None:
+        """Start the grace period (or end it now, without `grace`): every download, present or
+        future, ends by its end."""
+        ends = anyio.current_time() + (self._grace_seconds if grace else 0.0)
+        self._closes_at = min(self._closes_at, ends)
         for scope in self._scopes:
             scope.deadline = min(scope.deadline, self._closes_at)
