@@ -86,6 +86,12 @@ class _DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def _fake_server_arguments(fake: argparse.ArgumentParser) -> None:
     add = fake.add_argument
     add("--host", default="127.0.0.1", help="address both servers listen on")
+    add(
+        "--public-host",
+        default="127.0.0.1",
+        help="host named in the URLs the API hands out (status, download, storage), for clients "
+        "that reach the fake by another name (a container's service name)",
+    )
     add("--port", type=int, default=8080, help="API port (0 picks a free one)")
     add("--storage-port", type=int, default=0, help="object-storage port (0 picks a free one)")
     add("--username", default="demo", help="the Basic-auth user the API accepts")
@@ -350,5 +356,6 @@ def _fake_config(arguments: argparse.Namespace) -> FakeConfig:
         max_running_per_company=arguments.max_running,
         rows_per_day=arguments.rows_per_day,
         seed=arguments.seed,
+        public_host=arguments.public_host,
         faults=faults,
     )
