@@ -1,8 +1,10 @@
 # orchestrator: bulk exports from the Khoros Care Analytics Reports API, as a container.
 #
-#   docker build -t orchestrator .
+#   docker build -t orchestrator \
+#     --build-arg REVISION="$(git rev-parse HEAD)" --build-arg SOURCE=https://github.com/OWNER/REPO .
 #   docker run --rm --read-only --tmpfs /tmp --env-file orchestrator.env \
 #     -v "$PWD/jobs.yaml:/config/jobs.yaml:ro" -v "$PWD/out:/data" orchestrator
+#   docker run --rm orchestrator demo        # no account needed: the embedded fake API
 #
 # Mounts: the manifest at /config/jobs.yaml (read-only), the output tree, its journal and the run
 # reports at /data (writable by uid 10001). Nothing else is written: the root filesystem may be
@@ -51,16 +53,38 @@ RUN python -m pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
         --no-deps --no-index --find-links /wheels orchestrator
 
 # ---------------------------------------------------------------------------------------------
-# runtime: the slim base, the venv, a non-root user. No compiler, no pip in the venv.
+# runtime: the slim base, the venv, a non-root user. No compiler, no pip, no setuptools.
 FROM ${PYTHON_IMAGE} AS runtime
 
+# OCI annotations. VERSION follows pyproject.toml (a test checks it); give REVISION (the commit)
+# and SOURCE (the repository's URL) at build time, as the command at the top shows; the base
+# image is named by the same tag and digest as FROM.
+ARG PYTHON_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=""
+ARG SOURCE=""
+LABEL org.opencontainers.image.title="orchestrator" \
+      org.opencontainers.image.description="Bulk exports from the Khoros Care Analytics Reports API" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.base.name="${PYTHON_IMAGE}"
+
 # PYTHONDONTWRITEBYTECODE: no .pyc written at run time (the venv's were compiled at install), so a
-# read-only root filesystem is fine. ORCHESTRATOR_OUT makes `status` and `config` look at /data.
+# read-only root filesystem is fine. ORCHESTRATOR_OUT makes `status`, `config` and `demo` use /data.
 ENV PATH=/opt/orchestrator/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/home/orchestrator \
     ORCHESTRATOR_OUT=/data
+
+# The base image's own pip, setuptools and wheel in /usr/local, and the copies of pip and setuptools
+# that ensurepip keeps: the tool needs none of them at run time (its venv has no pip), and image
+# scanners report their CVEs. `pip uninstall` skips any that this base does not have.
+RUN /usr/local/bin/python -m pip uninstall --yes --no-cache-dir --disable-pip-version-check \
+        pip setuptools wheel \
+    && rm -rf /usr/local/lib/python3.*/ensurepip/_bundled
 
 # uid/gid 10001: a fixed number, so a volume's owner and Kubernetes' runAsUser can name it.
 RUN groupadd --system --gid 10001 orchestrator \

@@ -43,7 +43,7 @@ from orchestrator.errors import (
     OutputFull,
     SettingsError,
 )
-from orchestrator.exit_codes import ExitCode
+from orchestrator.exit_codes import ExitCode, exit_code_for
 from orchestrator.run.pacing import Pacer
 from orchestrator.run.progress import RunProgress, Snapshot
 from orchestrator.run.runner import JobRunner
@@ -153,8 +153,9 @@ async def execute(
     journal = Journal(settings.journal_path(request.shard))
     try:
         journal.open()
-    except JournalUnavailable:
-        await _publish_metrics(settings, request.shard, [], tally, started, ExitCode.USAGE)
+    except JournalUnavailable as error:
+        code = exit_code_for(error)  # 75 when another run holds it, else 2
+        await _publish_metrics(settings, request, [], tally, started, code)
         raise
     try:
         structlog.contextvars.bind_contextvars(run=run_id)
@@ -189,13 +190,13 @@ async def execute(
     _log.info(
         "orchestrator.run_finished", exit_code=int(code), report=str(report), **totals(results)
     )
-    await _publish_metrics(settings, request.shard, results, tally, started, code)
+    await _publish_metrics(settings, request, results, tally, started, code)
     return RunOutcome(code, results, report, stop.reason, tally)
 
 
 async def _publish_metrics(
     settings: Settings,
-    shard: Shard,
+    request: RunRequest,
     results: Sequence[JobResult],
     tally: RequestTally,
     started: datetime,
@@ -205,10 +206,12 @@ async def _publish_metrics(
     if settings.metrics_file is None and settings.pushgateway is None:
         return
     # imported here: prometheus_client adds a fifth to start-up, before the SIGTERM handler is in
-    from orchestrator.edges.metrics import RunFacts, publish, read_last_success
+    from orchestrator.edges.metrics import RunFacts, grouping_key, publish, read_last_success
 
+    shard = request.shard
     path = Path(shard.file_for(settings.metrics_file)) if settings.metrics_file else None
-    grouping = {"shard": str(shard.index)} if shard.sharded else {}
+    labels = {"shard": str(shard.index)} if shard.sharded else {}
+    grouping = grouping_key(request.manifest, settings.pushgateway_grouping, labels)
     facts = RunFacts.of(
         Counter(result.status for result in results),
         tally,
@@ -217,7 +220,7 @@ async def _publish_metrics(
         finished=datetime.now(UTC).timestamp(),
         exit_code=int(code),
         previous_success=read_last_success(path) if path else None,
-        labels=grouping,  # in the file; the gateway adds its grouping labels itself
+        labels=labels,  # in the file; the gateway adds its grouping labels itself
     )
     with anyio.CancelScope(shield=True):
         await publish(facts, metrics_file=path, pushgateway=settings.pushgateway, grouping=grouping)

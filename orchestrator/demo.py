@@ -1,11 +1,15 @@
 """`orchestrator demo` and `orchestrator fake-api`: the embedded fake API, for trying a manifest
-without an account and for benchmarks against a separate process."""
+without an account and for benchmarks against a separate process.
+
+`demo` without a manifest where there is no ./jobs.yaml (inside the image, say) runs
+`demo_jobs.yaml`, a copy of the repository's jobs.yaml shipped in the package."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import time
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,8 @@ DEMO_LIMITS: dict[str, Any] = {
 
 DEMO_FAULTS = Faults(rate_limit=0.03, server_error=0.03, cut_download=0.05, job_failure=0.05)
 """A few of the faults the real API shows, so the demo also shows the retries."""
+BUNDLED_MANIFEST = "demo_jobs.yaml"
+"""Package data: the repository's jobs.yaml, for a demo where there is none (the image)."""
 
 
 def add_demo_commands(commands: Any) -> None:
@@ -47,7 +53,9 @@ def add_demo_commands(commands: Any) -> None:
 
     demo = commands.add_parser("demo", help="run a manifest against the embedded fake API")
     manifest_arguments(demo)
-    demo.add_argument("--out", type=Path, default=Path("out"), help="output folder (./out)")
+    demo.add_argument(
+        "--out", type=Path, help="output folder (default: $ORCHESTRATOR_OUT, else ./out)"
+    )
     demo.set_defaults(command=command_demo)
 
     fake = commands.add_parser(
@@ -78,6 +86,12 @@ class _DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def _fake_server_arguments(fake: argparse.ArgumentParser) -> None:
     add = fake.add_argument
     add("--host", default="127.0.0.1", help="address both servers listen on")
+    add(
+        "--public-host",
+        default="127.0.0.1",
+        help="host named in the URLs the API hands out (status, download, storage), for clients "
+        "that reach the fake by another name (a container's service name)",
+    )
     add("--port", type=int, default=8080, help="API port (0 picks a free one)")
     add("--storage-port", type=int, default=0, help="object-storage port (0 picks a free one)")
     add("--username", default="demo", help="the Basic-auth user the API accepts")
@@ -254,7 +268,24 @@ def _ids(text: str) -> frozenset[str]:
     return frozenset(item.strip() for item in text.split(",") if item.strip())
 
 
+def uses_bundled_manifest(manifest: Path) -> bool:
+    """True when the demo should run the package's own manifest: none was named (the default,
+    ./jobs.yaml) and there is no such file here."""
+    from orchestrator.cli import DEFAULT_MANIFEST
+
+    return manifest == DEFAULT_MANIFEST and not manifest.exists()
+
+
 def command_demo(arguments: argparse.Namespace) -> ExitCode:
+    if not uses_bundled_manifest(arguments.manifest):
+        return _demo(arguments)
+    with as_file(files("orchestrator").joinpath(BUNDLED_MANIFEST)) as bundled:
+        print(f"no ./{arguments.manifest} here: running the bundled demo manifest", flush=True)
+        arguments.manifest = bundled
+        return _demo(arguments)
+
+
+def _demo(arguments: argparse.Namespace) -> ExitCode:
     from orchestrator.cli import planned, run_and_report
 
     _, expanded, as_of = planned(arguments)
@@ -341,5 +372,6 @@ def _fake_config(arguments: argparse.Namespace) -> FakeConfig:
         max_running_per_company=arguments.max_running,
         rows_per_day=arguments.rows_per_day,
         seed=arguments.seed,
+        public_host=arguments.public_host,
         faults=faults,
     )

@@ -5,7 +5,7 @@
     │   ├── ManifestError        the manifest has problems, each located (file:line:col, field)
     │   ├── SettingsError        a setting (ORCHESTRATOR_*, .env, secret file, flag) is unusable
     │   └── JournalUnavailable   the journal cannot be opened, is not a journal, or is a newer one's
-    │       └── JournalLocked    another run holds it
+    │       └── JournalLocked    another run holds it: exit 75 (EX_TEMPFAIL), retry later
     ├── ApiError                 the API answered, or failed to, in a way a job cannot use
     │   ├── CredentialsRejected  401 (or 403 on the credential probe): the run stops, exit 3
     │   ├── ExportRefused        403/404/410 on create: this export cannot be had; the run goes on

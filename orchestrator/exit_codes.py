@@ -6,6 +6,7 @@ from enum import IntEnum
 
 from orchestrator.errors import (
     CredentialsRejected,
+    JournalLocked,
     ManifestError,
     OrchestratorError,
     UsageError,
@@ -19,9 +20,12 @@ class ExitCode(IntEnum):
     """Some jobs failed, timed out or were not reached before a deadline; the others completed."""
     USAGE = 2
     """Invalid manifest, settings or command line; a manifest warning under `--strict`; an output
-    folder that cannot be written (found before any request); or the journal is held by another run."""
+    folder or journal that cannot be used (found before any request). Retrying cannot help."""
     CREDENTIALS = 3
     """The API rejected the credentials; the run stopped at once."""
+    LOCKED = 75
+    """Another run holds the journal: nothing was done, and the same command later will work.
+    EX_TEMPFAIL of sysexits.h, so schedulers (a Job's pod failure policy) can retry it apart from 2."""
     SIGINT = 130
     BROKEN_PIPE = 141
     """Whoever read stdout went away (`orchestrator plan --json | head`): 128 + SIGPIPE, as a shell
@@ -31,6 +35,8 @@ class ExitCode(IntEnum):
 
 def exit_code_for(error: OrchestratorError) -> ExitCode:
     """The exit code of a command that ended with `error` (see the tree in orchestrator.errors)."""
+    if isinstance(error, JournalLocked):  # a UsageError, but a passing one: checked first
+        return ExitCode.LOCKED
     if isinstance(error, UsageError):
         return ExitCode.USAGE
     if isinstance(error, CredentialsRejected):

@@ -20,6 +20,12 @@ keeps working either way (the pattern of the Prometheus Java client's PushGatewa
 add the last-success gauge only on success, and `pushAdd`). Pushed metrics carry no grouping label
 themselves (the gateway adds them; the client libraries' documentation forbids repeating them).
 Failing to write or push is a warning, never a changed exit code.
+
+The grouping key (`grouping_key`) is `job="orchestrator"`, `manifest` (the manifest file's name
+without its suffix), the labels of ORCHESTRATOR_PUSHGATEWAY_GROUPING, then `shard` for one shard
+of several. Each distinct key is its own group on the gateway, kept until someone deletes it: so a
+CI run of another manifest never refreshes the nightly's last-success time, and a finished
+backfill's shard groups stay as they were last pushed (delete them when the backfill is done).
 """
 
 from __future__ import annotations
@@ -135,6 +141,15 @@ def build_registry(facts: RunFacts) -> CollectorRegistry:
             metric = gauge(name, documentation)
             (metric.labels(*values) if extra else metric).set(value)
     return registry
+
+
+def grouping_key(
+    manifest: str, configured: Mapping[str, str], labels: Mapping[str, str]
+) -> dict[str, str]:
+    """The Pushgateway grouping key of a run (besides `job`): `manifest`, then the configured
+    labels (which may replace it, `manifest=nightly`), then the run's own labels (`shard`)."""
+    path = Path(manifest)
+    return {"manifest": path.stem or path.name or "manifest", **configured, **labels}
 
 
 def read_last_success(path: Path) -> float | None:

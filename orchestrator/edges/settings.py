@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import string
 from pathlib import Path
 from typing import Annotated, Literal
@@ -114,6 +115,8 @@ class Settings(BaseSettings):
     """Prometheus text written at the end of every run (node-exporter's textfile collector)."""
     pushgateway: str | None = None
     """A Pushgateway the same metrics are pushed to at the end of every run."""
+    pushgateway_grouping: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """Labels added to the push's grouping key, `instance=nightly,env=prod` (see edges.metrics)."""
 
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -223,6 +226,11 @@ class Settings(BaseSettings):
             return None
         url = _http_origin(value)
         return str(url.origin()) + url.path.rstrip("/")
+
+    @field_validator("pushgateway_grouping", mode="before")
+    @classmethod
+    def _grouping_pairs(cls, value: object) -> object:
+        return parse_grouping(value) if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -341,6 +349,29 @@ def _http_origin(text: str) -> URL:
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"{text!r} is not an http(s) URL with a host")
     return url
+
+
+GROUPING_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+RESERVED_GROUPING = ("job", "shard")
+"""Labels of the grouping key the tool sets itself: the push job, and a sharded run's shard."""
+
+
+def parse_grouping(text: str) -> dict[str, str]:
+    """`name=value,name=value` as a dict; a ValueError names the pair to fix. Names are Prometheus
+    label names (not `__`-prefixed, not `job` or `shard`); values are non-empty."""
+    pairs: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, equals, label_value = (side.strip() for side in item.partition("="))
+        if not equals or not label_value or not GROUPING_LABEL.fullmatch(name):
+            raise ValueError(f"{item!r} is not name=value with a Prometheus label name")
+        if name in RESERVED_GROUPING:
+            raise ValueError(f"{name!r}: the tool sets this label itself")
+        if name.startswith("__"):
+            raise ValueError(f"{name!r}: names starting with __ are reserved by Prometheus")
+        pairs[name] = label_value
+    return pairs
 
 
 def _secrets_folder() -> Path | None:

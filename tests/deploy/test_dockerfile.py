@@ -4,6 +4,7 @@ locked and hashed dependencies, the user, the mounts and the command."""
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -201,3 +202,63 @@ def test_the_readme_shows_the_ci_run_and_every_exit_code() -> None:
         assert needed in line, needed
     table = {int(m) for m in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)}
     assert table == {int(code) for code in ExitCode}
+
+
+def test_the_runtime_stage_drops_the_base_images_pip_setuptools_and_wheel() -> None:
+    """Before switching to the non-root user, the runtime stage uninstalls the base image's pip,
+    setuptools and wheel from /usr/local (and ensurepip's copies), which scanners flag; it
+    installs nothing."""
+    runtime = parse().stage("runtime")
+    keywords = [i.keyword for i in runtime.instructions]
+    runs = runtime.all("RUN")
+    (cleanup,) = [i for i in runs if "pip uninstall" in i.arguments]
+    words = cleanup.arguments.split("&&")[0].split()
+    assert words[:5] == ["/usr/local/bin/python", "-m", "pip", "uninstall", "--yes"]
+    assert words[-3:] == ["pip", "setuptools", "wheel"]
+    assert "rm -rf /usr/local/lib/python3.*/ensurepip/_bundled" in cleanup.arguments
+    assert runtime.instructions.index(cleanup) < keywords.index("USER")
+    assert not [i for i in runs if " install " in i.arguments.replace("install -d", "")]
+
+
+def labels(arguments: str) -> dict[str, str]:
+    """The key=value pairs of a LABEL instruction."""
+    return dict(pair.split("=", 1) for pair in shlex.split(arguments))
+
+
+def test_the_image_carries_the_oci_labels() -> None:
+    """The runtime image is labelled with its source, version and revision (build arguments; the
+    version defaults to pyproject's), its licence and its base image as FROM names it."""
+    runtime = parse().stage("runtime")
+    (label,) = runtime.all("LABEL")
+    found = labels(label.arguments)
+    prefix = "org.opencontainers.image."
+    assert found[prefix + "source"] == "${SOURCE}"
+    assert found[prefix + "version"] == "${VERSION}"
+    assert found[prefix + "revision"] == "${REVISION}"
+    assert found[prefix + "base.name"] == "${PYTHON_IMAGE}"
+    assert found[prefix + "licenses"] == project()["project"]["license"]  # type: ignore[index]
+    declared = dict(i.arguments.partition("=")[::2] for i in runtime.all("ARG"))
+    assert {"SOURCE", "VERSION", "REVISION", "PYTHON_IMAGE"} <= set(declared)
+    assert declared["VERSION"] == project()["project"]["version"]  # type: ignore[index]
+    assert runtime.instructions.index(label) < runtime.instructions.index(runtime.last("USER"))
+
+
+def test_the_demo_runs_in_the_image_from_a_manifest_shipped_in_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The package carries a copy of jobs.yaml (package data, in the build context), which `demo`
+    runs where no manifest is named and ./jobs.yaml is absent, as in the image's WORKDIR."""
+    from importlib.resources import files
+
+    from orchestrator.cli import DEFAULT_MANIFEST
+    from orchestrator.demo import BUNDLED_MANIFEST, uses_bundled_manifest
+
+    shipped = files("orchestrator").joinpath(BUNDLED_MANIFEST)
+    assert shipped.read_text() == (ROOT / "jobs.yaml").read_text()
+    data = project()["tool"]["setuptools"]["package-data"]["orchestrator"]  # type: ignore[index]
+    assert BUNDLED_MANIFEST in data
+    monkeypatch.chdir(tmp_path)
+    assert uses_bundled_manifest(DEFAULT_MANIFEST)
+    assert not uses_bundled_manifest(Path("other.yaml"))  # named: a missing file is an error
+    (tmp_path / "jobs.yaml").write_text("version: 1\n")
+    assert not uses_bundled_manifest(DEFAULT_MANIFEST)

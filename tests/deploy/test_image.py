@@ -60,7 +60,7 @@ class Image:
 
     def map(self, argument: str) -> str:
         """An argument of the image's command, its absolute paths moved under `root`."""
-        for inside in ("/config", "/data", "/opt/orchestrator", "/wheels", "/tmp"):
+        for inside in ("/config", "/data", "/opt/orchestrator", "/wheels", "/tmp", "/usr/local"):
             if argument == inside or argument.startswith(inside + "/"):
                 return str(self.root) + argument
         return argument
@@ -127,6 +127,22 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
     yield built
 
 
+def runtime_environment(image: Image) -> dict[str, str]:
+    """The runtime stage's ENV with the image's paths mapped, credentials as mounted secret files,
+    and fast polling for the fake."""
+    image_env = image.dockerfile.stage("runtime").env()
+    return {
+        "PATH": image_env["PATH"]
+        .replace("/opt/orchestrator", str(image.path("/opt/orchestrator")))
+        .replace("$PATH", "/usr/bin:/bin"),
+        **{name: image.map(value) for name, value in image_env.items() if name != "PATH"},
+        "HOME": str(image.path(image_env["HOME"])),
+        "TMPDIR": str(image.path("/tmp")),
+        "ORCHESTRATOR_SECRETS_DIR": str(image.path("/run/secrets/orchestrator")),
+        **FAST_SETTINGS,
+    }
+
+
 def snapshot(folder: Path) -> set[tuple[str, int, float]]:
     return {
         (str(path.relative_to(folder)), path.stat().st_size, path.stat().st_mtime)
@@ -179,17 +195,7 @@ def test_the_image_command_runs_a_manifest_into_data_and_writes_nowhere_else(
     ):
         image.path(f"/run/secrets/orchestrator/{name}").write_text(value + "\n")
 
-    image_env = runtime.env()
-    environment = {
-        "PATH": image_env["PATH"]
-        .replace("/opt/orchestrator", str(image.path("/opt/orchestrator")))
-        .replace("$PATH", "/usr/bin:/bin"),
-        **{name: image.map(value) for name, value in image_env.items() if name != "PATH"},
-        "HOME": str(image.path(image_env["HOME"])),
-        "TMPDIR": str(image.path("/tmp")),
-        "ORCHESTRATOR_SECRETS_DIR": str(image.path("/run/secrets/orchestrator")),
-        **FAST_SETTINGS,
-    }
+    environment = runtime_environment(image)
     command = [
         image.map(word)
         for word in runtime.last("ENTRYPOINT").exec_form() + runtime.last("CMD").exec_form()
@@ -228,3 +234,75 @@ def test_the_image_command_runs_a_manifest_into_data_and_writes_nowhere_else(
         cwd=image.path("/home/orchestrator"),
     )
     assert status.returncode == 0, status.stderr
+
+
+def installed(python: Path, module: str) -> bool:
+    """Whether `python` finds `module` (found, not imported: setuptools' import hooks vary)."""
+    probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    return subprocess.run([python, "-c", probe], timeout=60, check=False).returncode == 0
+
+
+def test_the_runtime_cleanup_removes_pip_setuptools_and_the_ensurepip_wheels(
+    tmp_path: Path,
+) -> None:
+    """The runtime stage's cleanup RUN, verbatim, against a stand-in for the base image's
+    /usr/local (a venv of this Python, which carries pip and setuptools, and ensurepip's bundled
+    wheels): afterwards none of them is there, and Python still runs."""
+    root = Image(tmp_path, parse())
+    base = root.path("/usr/local")
+    subprocess.run([sys.executable, "-m", "venv", str(base)], check=True, timeout=120)
+    python = base / "bin" / "python"
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    bundled = base / "lib" / version / "ensurepip" / "_bundled"
+    bundled.mkdir(parents=True)
+    (bundled / "pip-24.0-py3-none-any.whl").write_bytes(b"")
+    assert installed(python, "pip") and installed(python, "setuptools"), "a base without them"
+
+    (cleanup,) = [
+        i for i in root.dockerfile.stage("runtime").all("RUN") if "pip uninstall" in i.arguments
+    ]
+    command = " ".join(root.map(word) for word in cleanup.arguments.split(" "))
+    result = subprocess.run(
+        ["sh", "-ec", command],
+        env=pip_environment(base / "bin"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for module in ("pip", "setuptools", "wheel"):
+        assert not installed(python, module), f"{module} is still there"
+    assert not bundled.exists()
+    assert not list((base / "bin").glob("pip*"))
+
+
+def test_the_demo_runs_in_the_image_without_a_manifest(image: Image) -> None:
+    """`orchestrator demo` with the image's ENTRYPOINT, ENV and WORKDIR (where there is no
+    jobs.yaml) runs the manifest shipped in the package into /data and exits 0, changing nothing
+    in the venv or the home folder."""
+    runtime = image.dockerfile.stage("runtime")
+    home = image.path(runtime.last("WORKDIR").arguments)
+    for folder in ("/data", "/tmp", "/run/secrets/orchestrator"):
+        image.path(folder).mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
+    untouched = [image.path("/opt/orchestrator"), home]
+    before = [snapshot(folder) for folder in untouched]
+    data = image.path("/data")
+    already = set(data.iterdir())
+    command = [image.map(word) for word in runtime.last("ENTRYPOINT").exec_form()]
+    try:
+        result = subprocess.run(
+            [*command, "demo"],
+            env=runtime_environment(image),
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+        assert "running the bundled demo manifest" in result.stdout
+        assert list((data / "_runs").glob("*.json"))
+        assert [snapshot(folder) for folder in untouched] == before
+    finally:  # leave /data as it was, for the other test of this image
+        for path in set(data.iterdir()) - already:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()

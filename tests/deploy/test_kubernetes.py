@@ -1,14 +1,18 @@
-"""deploy/kubernetes, offline: every resource a kustomization lists validates strictly against the
-Kubernetes schemas, and carries the fields the nightly run and the sharded backfill rely on (the
-schemas check structure only)."""
+"""deploy/kubernetes, offline: every resource a kustomization lists, and what `kubectl kustomize`
+builds from it, validates strictly against the Kubernetes schemas of every supported version, and
+carries the fields the nightly run and the sharded backfill rely on (the schemas check structure
+only)."""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import kubernetes_validate
 import pytest
@@ -17,12 +21,16 @@ import yaml
 from orchestrator.cli import build_parser
 from orchestrator.core.manifest import load_manifest
 from orchestrator.core.planner import plan
+from orchestrator.edges.metrics import LAST_SUCCESS, STATUSES
 from orchestrator.edges.settings import DEFAULT_SECRETS_DIR, SECRET_FIELDS, Settings
 from orchestrator.exit_codes import ExitCode
 from tests.deploy.dockerfile import ROOT, parse
+from tests.deploy.kustomize import build, built
 
 KUBERNETES_VERSION = "1.37.0"
 """The newest version whose schemas kubernetes-validate 1.37 bundles."""
+SUPPORTED_VERSIONS = ("1.29.0", "1.31.0", "1.34.0", KUBERNETES_VERSION)
+"""The oldest supported minor release, two between, and the newest: every build must apply on all."""
 DEPLOY = ROOT / "deploy" / "kubernetes"
 NIGHTLY, BACKFILL = DEPLOY, DEPLOY / "backfill"
 KUSTOMIZATIONS = [NIGHTLY, BACKFILL]
@@ -34,13 +42,20 @@ def kustomization(folder: Path) -> dict[str, Any]:
     return dict(yaml.safe_load((folder / "kustomization.yaml").read_text()))
 
 
+@cache
+def _documents(path: Path) -> tuple[Resource, ...]:
+    """The YAML documents of a file, parsed once per test process (libyaml where available)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return tuple(doc for doc in yaml.load_all(path.read_text(), Loader=loader) if doc)
+
+
 def resources(folder: Path) -> list[Resource]:
     """The objects a kustomization lists, plus the ConfigMaps its generator makes (named without
-    kustomize's hash suffix)."""
+    kustomize's hash suffix); fresh copies, which a test may change."""
     config = kustomization(folder)
     found: list[Resource] = []
     for name in config["resources"]:
-        found.extend(doc for doc in yaml.safe_load_all((folder / name).read_text()) if doc)
+        found.extend(copy.deepcopy(_documents(folder / name)))
     for generator in config.get("configMapGenerator", []):
         data = {Path(f).name: (folder / f).read_text() for f in generator["files"]}
         found.append(
@@ -110,6 +125,31 @@ def test_every_listed_resource_validates_strictly(folder: Path) -> None:
         kubernetes_validate.validate(resource, KUBERNETES_VERSION, strict=True)
 
 
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=["nightly", "backfill"])
+def test_every_build_validates_strictly_on_every_supported_version(
+    folder: Path, version: str
+) -> None:
+    """What `kubectl kustomize` renders (labels, generated names, images) is valid, with no unknown
+    field, for Kubernetes 1.29, 1.31, 1.34 and 1.37."""
+    rendered = build(folder)
+    assert {r["kind"] for r in rendered} >= {"ConfigMap"}
+    for resource in rendered:
+        kubernetes_validate.validate(resource, version, strict=True)
+
+
+def test_a_disruption_rule_without_status_fails_before_1_35() -> None:
+    """The schemas before 1.35 require `status` in onPodConditions, which validating against the
+    newest version alone did not show: the check above catches it."""
+    cronjob = built(NIGHTLY, "CronJob")
+    rules = cronjob["spec"]["jobTemplate"]["spec"]["podFailurePolicy"]["rules"]
+    (condition,) = [c for rule in rules for c in rule.get("onPodConditions", [])]
+    del condition["status"]
+    kubernetes_validate.validate(cronjob, "1.37.0", strict=True)
+    with pytest.raises(kubernetes_validate.ValidationError, match="'status' is a required"):
+        kubernetes_validate.validate(cronjob, "1.34.0", strict=True)
+
+
 def test_strict_validation_rejects_an_unknown_field() -> None:
     """The validation used above is strict: a misspelt field fails it."""
     cronjob = one(NIGHTLY, "CronJob")
@@ -141,12 +181,22 @@ def test_the_deadlines_nest(job: Any) -> None:
     assert max_runtime + 300 <= resource["spec"]["activeDeadlineSeconds"]
 
 
+def first_rule_for(rules: list[Resource], code: int) -> str | None:
+    """The action of the first podFailurePolicy rule matching exit `code` (rules apply in order)."""
+    for rule in rules:
+        codes = rule.get("onExitCodes")
+        if codes and (code in codes["values"]) == (codes["operator"] == "In"):
+            return str(rule["action"])
+    return None
+
+
 @pytest.mark.parametrize("job", JOBS)
 def test_bad_manifests_and_credentials_fail_at_once_and_disruptions_are_not_counted(
     job: Any,
 ) -> None:
-    """podFailurePolicy fails the Job on exit 2 and 3 of our container and ignores disruptions;
-    restartPolicy is Never, as that policy requires."""
+    """podFailurePolicy fails the Job on exit 2 and 3 of our container, retries a held journal
+    (75) as a counted failure, and ignores disruptions (with the `status` the older schemas
+    require); restartPolicy is Never, as that policy requires."""
     resource = job()
     rules = resource["spec"]["podFailurePolicy"]["rules"]
     fail = [rule for rule in rules if rule["action"] == "FailJob"]
@@ -157,8 +207,12 @@ def test_bad_manifests_and_credentials_fail_at_once_and_disruptions_are_not_coun
             "values": [ExitCode.USAGE, ExitCode.CREDENTIALS],
         }
     ]
+    assert first_rule_for(rules, ExitCode.LOCKED) == "Count"
+    assert first_rule_for(rules, ExitCode.SOME_FAILED) is None  # the default: counted, retried
     ignore = [rule for rule in rules if rule["action"] == "Ignore"]
-    assert [rule["onPodConditions"] for rule in ignore] == [[{"type": "DisruptionTarget"}]]
+    assert [rule["onPodConditions"] for rule in ignore] == [
+        [{"type": "DisruptionTarget", "status": "True"}]
+    ]
     assert resource["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     assert container(resource)["name"] == "orchestrator"
 
@@ -215,13 +269,48 @@ def test_the_manifest_configmap_is_generated_from_a_valid_jobs_yaml(folder: Path
     assert planned.jobs
 
 
+def example(name: str) -> Resource:
+    """The one object of an example file kept beside the kustomization (not in its resources)."""
+    (found,) = copy.deepcopy(_documents(NIGHTLY / name))
+    return found
+
+
 def test_the_secret_example_holds_the_three_credentials_as_marked_placeholders() -> None:
     """The example Secret has exactly the files the tool reads, each an obvious placeholder."""
-    secret = one(NIGHTLY, "Secret")
+    secret = example("secret.example.yaml")
     assert secret["metadata"]["name"] == "orchestrator-credentials"
     assert set(secret["stringData"]) == set(SECRET_FIELDS)
     assert all(value.startswith("REPLACE-ME") for value in secret["stringData"].values())
-    assert "PLACEHOLDER" in (NIGHTLY / "secret.yaml").read_text()
+    assert "PLACEHOLDER" in (NIGHTLY / "secret.example.yaml").read_text()
+    kubernetes_validate.validate(secret, KUBERNETES_VERSION, strict=True)
+
+
+def test_no_secret_is_applied_so_a_reapply_never_overwrites_the_real_one() -> None:
+    """Neither build holds a Secret, and no listed file is an example; the examples name the
+    ways to create it (files, the External Secrets Operator, the Secrets Store CSI driver)."""
+    for folder in KUSTOMIZATIONS:
+        assert "Secret" not in {r["kind"] for r in build(folder)}
+        assert not [name for name in kustomization(folder)["resources"] if "example" in name]
+    text = (NIGHTLY / "secret.example.yaml").read_text()
+    for way in ("kubectl create secret generic", "externalsecret.example.yaml", "secrets-store"):
+        assert way in text, way
+
+
+def test_the_external_secret_makes_the_secret_the_pods_mount() -> None:
+    """The ExternalSecret example (ESO's v1 API) targets the Secret name the pods mount and maps
+    exactly the three keys the tool reads, from a store marked as a placeholder."""
+    external = example("externalsecret.example.yaml")
+    assert (external["apiVersion"], external["kind"]) == (
+        "external-secrets.io/v1",
+        "ExternalSecret",
+    )
+    spec = external["spec"]
+    mounted = mounts(nightly_job())[str(DEFAULT_SECRETS_DIR)]["secret"]["secretName"]
+    assert spec["target"]["name"] == mounted
+    assert [item["secretKey"] for item in spec["data"]] == list(SECRET_FIELDS)
+    assert all(item["remoteRef"]["key"] for item in spec["data"])
+    assert {"kind", "name"} <= set(spec["secretStoreRef"])
+    assert "PLACEHOLDER" in (NIGHTLY / "externalsecret.example.yaml").read_text()
 
 
 def test_the_claim_is_read_write_once_and_says_what_a_backfill_over_nodes_needs() -> None:
@@ -251,13 +340,15 @@ def test_the_backfill_is_an_indexed_job_whose_shard_count_is_its_completions() -
 
 
 def test_the_backfill_reuses_the_nightly_secret_and_claim() -> None:
-    """The backfill names the Secret and the PVC that the nightly kustomization creates, and
-    creates neither itself."""
+    """The backfill mounts the Secret the nightly mounts (created once, as secret.example.yaml
+    says) and the PVC the nightly kustomization creates, and creates neither itself."""
     kinds = {r["kind"] for r in resources(BACKFILL)}
     assert kinds == {"Job", "ConfigMap"}
     created = {(r["kind"], r["metadata"]["name"]) for r in resources(NIGHTLY)}
     volumes = mounts(backfill_job())
-    assert ("Secret", volumes[str(DEFAULT_SECRETS_DIR)]["secret"]["secretName"]) in created
+    secret = volumes[str(DEFAULT_SECRETS_DIR)]["secret"]["secretName"]
+    assert secret == mounts(nightly_job())[str(DEFAULT_SECRETS_DIR)]["secret"]["secretName"]
+    assert secret == example("secret.example.yaml")["metadata"]["name"]
     assert (
         "PersistentVolumeClaim",
         volumes["/data"]["persistentVolumeClaim"]["claimName"],
@@ -275,3 +366,117 @@ def test_every_flag_in_the_manifests_is_one_orchestrator_run_accepts(job: Any) -
         )
     used = {arg for arg in container(job())["args"] if arg.startswith("--")}
     assert used <= known, used - known
+
+
+def test_the_schedule_exists_exactly_once_every_day_in_its_zone() -> None:
+    """The nightly runs at a fixed local time outside 01:00-03:00 that is neither skipped
+    (spring forward) nor repeated (fall back) on any day of ten years in the CronJob's zone."""
+    cronjob = one(NIGHTLY, "CronJob")["spec"]
+    minute, hour, *every = cronjob["schedule"].split()
+    assert every == ["*", "*", "*"]
+    at = time(int(hour), int(minute))
+    assert not time(1) <= at < time(3)
+    zone = ZoneInfo(cronjob["timeZone"])
+    day = date(2026, 1, 1)
+    while day < date(2036, 1, 1):
+        local = datetime.combine(day, at, tzinfo=zone)
+        round_trip = local.astimezone(ZoneInfo("UTC")).astimezone(zone)
+        assert round_trip.replace(tzinfo=None) == local.replace(tzinfo=None), f"{day}: skipped"
+        assert local.utcoffset() == local.replace(fold=1).utcoffset(), f"{day}: twice"
+        day += timedelta(days=1)
+
+
+def test_the_nightly_range_catches_up_on_missed_nights() -> None:
+    """Every window of a day is planned, with the same job keys, by the three nightly runs after
+    it: two skipped or failed nights in a row lose nothing, and the journal reuses the rest, also
+    in the weeks of both daylight-saving changes (March 8 and November 1, 2026, in Chicago)."""
+    manifest = load_manifest(NIGHTLY / "jobs.yaml")
+    days = [date(2026, 3, 5) + timedelta(days=n) for n in range(7)]
+    days += [date(2026, 10, 29) + timedelta(days=n) for n in range(7)]
+    for exported in days:
+        keys = [
+            {
+                job.key
+                for job in plan(manifest, as_of=exported + timedelta(days=after)).jobs
+                if job.window.start.date() == exported
+            }
+            for after in (1, 2, 3)
+        ]
+        assert keys[0] and keys[0] == keys[1] == keys[2], exported
+
+
+def test_the_pods_carry_the_labels_the_network_policy_selects() -> None:
+    """kustomize puts the common labels on the CronJob's Jobs and pods and on the backfill's pods
+    (includeTemplates), so `-l app.kubernetes.io/name=orchestrator` finds them; the
+    NetworkPolicy's podSelector matches both, and no selector was rewritten."""
+    pairs = kustomization(NIGHTLY)["labels"][0]["pairs"]
+    assert kustomization(BACKFILL)["labels"][0]["pairs"] == pairs
+    cronjob = built(NIGHTLY, "CronJob")["spec"]["jobTemplate"]
+    job = built(BACKFILL, "Job")
+    templates = [cronjob, cronjob["spec"]["template"], job["spec"]["template"]]
+    for template in templates:
+        assert template["metadata"]["labels"].items() >= pairs.items()
+    selector = built(NIGHTLY, "NetworkPolicy")["spec"]["podSelector"]
+    assert selector == one(NIGHTLY, "NetworkPolicy")["spec"]["podSelector"]
+    for pod in templates[1:]:
+        assert pod["metadata"]["labels"].items() >= selector["matchLabels"].items()
+
+
+def comment_of(folder: Path, name: str, field: str) -> str:
+    """The comment at the end of the line that sets `field:` in a file of the kustomization."""
+    (line,) = [line for line in (folder / name).read_text().splitlines() if f" {field}:" in line]
+    return line.partition("#")[2]
+
+
+def test_the_history_limits_say_what_they_keep() -> None:
+    """The comments beside the history limits state their values, and the week of
+    ttlSecondsAfterFinished is not claimed as how long a nightly's Jobs are kept."""
+    cronjob = one(NIGHTLY, "CronJob")["spec"]
+    for field, kind in (
+        ("successfulJobsHistoryLimit", "successful"),
+        ("failedJobsHistoryLimit", "failed"),
+    ):
+        assert f"the last {cronjob[field]} {kind} Jobs" in comment_of(
+            NIGHTLY, "cronjob.yaml", field
+        )
+    ttl = comment_of(NIGHTLY, "cronjob.yaml", "ttlSecondsAfterFinished")
+    assert "upper bound" in ttl and "kept a week" not in ttl
+    assert nightly_job()["spec"]["ttlSecondsAfterFinished"] == 7 * 24 * 3600
+
+
+def test_the_network_policy_allows_dns_https_and_the_pushgateway_only() -> None:
+    """Egress: DNS (53 over UDP and TCP) to the cluster resolver, TCP 443 anywhere, TCP 9091 to
+    the Pushgateway, each rule limited to its ports; ingress: none."""
+    policy = one(NIGHTLY, "NetworkPolicy")["spec"]
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    assert policy.get("ingress", []) == []
+    allowed = {}
+    for rule in policy["egress"]:
+        assert rule["ports"], "a rule without ports opens every port"
+        for port in rule["ports"]:
+            allowed[(port["protocol"], port["port"])] = rule.get("to")
+    assert set(allowed) == {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 9091)}
+    assert allowed[("UDP", 53)] == allowed[("TCP", 53)]
+    (dns,) = allowed[("UDP", 53)]
+    assert dns["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    assert allowed[("TCP", 443)] is None  # the API and its storage: any address
+    (gateway,) = allowed[("TCP", 9091)]
+    namespace = gateway["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+    # the commented-out ORCHESTRATOR_PUSHGATEWAY of the CronJob points where the policy allows
+    assert f".{namespace}.svc:9091" in (NIGHTLY / "cronjob.yaml").read_text()
+
+
+def test_the_prometheus_rule_alerts_on_staleness_and_failed_jobs() -> None:
+    """The sample PrometheusRule alerts when no unsharded run succeeded for 26 hours and when the
+    last run had failed jobs, on metric names and statuses the tool writes."""
+    rule = example("prometheusrule.yaml")
+    assert (rule["apiVersion"], rule["kind"]) == ("monitoring.coreos.com/v1", "PrometheusRule")
+    alerts = {alert["alert"]: alert for group in rule["spec"]["groups"] for alert in group["rules"]}
+    stale = alerts["OrchestratorNoRecentSuccess"]["expr"]
+    assert stale == f'time() - {LAST_SUCCESS}{{shard=""}} > 26 * 3600'
+    failed = alerts["OrchestratorJobsFailed"]["expr"]
+    statuses = re.fullmatch(r'orchestrator_run_jobs\{status=~"([a-z_|]+)"\} > 0', failed)
+    assert statuses and "failed" in statuses[1].split("|")
+    assert set(statuses[1].split("|")) <= set(STATUSES)
+    for alert in alerts.values():
+        assert alert["annotations"]["summary"] and alert["labels"]["severity"]

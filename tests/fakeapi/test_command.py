@@ -91,6 +91,13 @@ def test_the_create_answer_options_reach_the_config() -> None:
     assert config.faults == Faults(ids_only_creates=0.5, early_download_url=True)
 
 
+def test_the_public_host_names_the_fake_in_the_urls_it_hands_out() -> None:
+    """--public-host (for compose.yaml, where the run reaches the fake by its service name) sets
+    the host of the URLs; by default they name loopback, as before."""
+    assert config_of().public_host == "127.0.0.1"
+    assert config_of("--public-host", "fake-api").public_host == "fake-api"
+
+
 @pytest.mark.parametrize(
     "argv",
     [["--job-seconds", "lognormal:x:1"], ["--job-seconds-for", "user"], ["--empty-form", "none"]],
@@ -114,7 +121,7 @@ def test_help_explains_every_option_with_its_default(capsys: pytest.CaptureFixtu
     entries = [chunk.strip() for chunk in chunks if chunk.strip().startswith("-")]
     described = {entry.split()[0].rstrip(","): " ".join(entry.split()) for entry in entries}
     assert set(FORM_OPTIONS) <= set(described)
-    assert len(described) == 34
+    assert len(described) == 35
     for option, entry in described.items():
         if option != "-h":
             assert "(default:" in entry, entry

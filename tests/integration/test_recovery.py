@@ -239,13 +239,13 @@ def test_a_second_run_on_the_same_journal_is_refused(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """While one run holds the journal, another exits with code 2 and says why."""
+    """While one run holds the journal, another exits with code 75 (retry later) and says why."""
     out = tmp_path / "out"
     holder = Journal(out / ".orchestrator" / "journal.sqlite")
     holder.open()
     try:
         with fake_in_thread(FakeConfig()) as fake:
-            assert run(manifest, fake, out, monkeypatch) == 2
+            assert run(manifest, fake, out, monkeypatch) == 75
     finally:
         holder.close()
     assert "another orchestrator run" in capsys.readouterr().err

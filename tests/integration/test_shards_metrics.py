@@ -76,7 +76,8 @@ def test_shards_do_not_wait_for_one_another(
     try:
         with fake_in_thread(FAST) as fake:
             assert run(manifest, fake, out, monkeypatch, "--shard", "1/2") == 0
-            assert run(manifest, fake, out, monkeypatch, "--shard", "0/2") == 2  # held, as it is
+            # held, as it is: 75, retry later
+            assert run(manifest, fake, out, monkeypatch, "--shard", "0/2") == 75
     finally:
         other.close()
 
@@ -195,25 +196,25 @@ def test_the_metrics_file_of_a_success_then_a_failure(
 def test_a_run_that_cannot_start_still_writes_its_metrics(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A run refused because another holds the journal writes exit code 2 and no jobs."""
+    """A run refused because another holds the journal writes exit code 75 and no jobs."""
     manifest, out, prom = write_manifest(tmp_path), tmp_path / "out", tmp_path / "run.prom"
     holder = Journal(out / ".orchestrator" / "journal.sqlite")
     holder.open()
     try:
         with fake_in_thread(FAST) as fake:
-            assert run(manifest, fake, out, monkeypatch, "--metrics-file", str(prom)) == 2
+            assert run(manifest, fake, out, monkeypatch, "--metrics-file", str(prom)) == 75
     finally:
         holder.close()
     found = metrics(prom)
-    assert found[("orchestrator_run_exit_code", ())] == 2
+    assert found[("orchestrator_run_exit_code", ())] == 75
     assert found[("orchestrator_run_jobs", (("status", "downloaded"),))] == 0
 
 
 def test_a_shard_pushes_to_the_gateway_and_labels_its_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Shard 1/2 POSTs to /metrics/job/orchestrator/shard/1 and writes a file of its own whose
-    samples carry shard="1"."""
+    """Shard 1/2 of jobs.yaml POSTs to /metrics/job/orchestrator/manifest/jobs/shard/1 and writes a
+    file of its own whose samples carry shard="1"."""
     manifest, out, prom = write_manifest(tmp_path), tmp_path / "out", tmp_path / "run.prom"
     with fake_in_thread(FAST) as fake, in_thread(gateway) as served:
         code = run(
@@ -230,7 +231,10 @@ def test_a_shard_pushes_to_the_gateway_and_labels_its_file(
         )
     assert code == 0
     [pushed] = served.pushes
-    assert (pushed.method, pushed.path) == ("POST", "/metrics/job/orchestrator/shard/1")
+    assert (pushed.method, pushed.path) == (
+        "POST",
+        "/metrics/job/orchestrator/manifest/jobs/shard/1",
+    )
     in_push = samples(pushed.body)
     assert in_push[("orchestrator_run_exit_code", ())] == 0
     in_file = metrics(tmp_path / "run.shard-1-of-2.prom")

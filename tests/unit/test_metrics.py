@@ -14,6 +14,7 @@ from orchestrator.edges.metrics import (
     STATUSES,
     RunFacts,
     build_registry,
+    grouping_key,
     publish,
     push,
     read_last_success,
@@ -165,3 +166,31 @@ async def test_a_gateway_that_never_answers_is_given_up_on() -> None:
         async with gateway(stall=True) as served:
             assert not await push(build_registry(facts()), served.url, {}, give_up_after=0.3)
     assert any(entry["event"] == "orchestrator.push_failed" for entry in logs)
+
+
+def test_the_grouping_key_names_the_manifest_then_the_configured_labels_then_the_shard() -> None:
+    """By default a push is grouped by the manifest file's stem, so runs of two manifests keep two
+    last-success times; configured labels are added (and may rename the manifest); a shard comes
+    last."""
+    assert grouping_key("/config/jobs.yaml", {}, {}) == {"manifest": "jobs"}
+    assert grouping_key("ci/nightly-check.yml", {}, {}) == {"manifest": "nightly-check"}
+    configured = {"instance": "nightly", "env": "prod"}
+    assert grouping_key("jobs.yaml", configured, {"shard": "2"}) == {
+        "manifest": "jobs",
+        "instance": "nightly",
+        "env": "prod",
+        "shard": "2",
+    }
+    assert grouping_key("jobs.yaml", {"manifest": "care"}, {}) == {"manifest": "care"}
+
+
+@pytest.mark.anyio
+async def test_the_push_path_carries_every_label_of_the_grouping_key() -> None:
+    """The POST path holds every label (prometheus_client sorts them; the gateway ignores order)."""
+    grouping = grouping_key("jobs.yaml", {"instance": "nightly"}, {"shard": "0"})
+    with anyio.fail_after(20):
+        async with gateway() as served:
+            assert await push(build_registry(facts()), served.url, grouping)
+    assert [p.path for p in served.pushes] == [
+        "/metrics/job/orchestrator/instance/nightly/manifest/jobs/shard/0"
+    ]

@@ -167,3 +167,34 @@ def test_insecure_allowed_origins_need_the_opt_in_and_loopback_is_fine(
     monkeypatch.setenv("ORCHESTRATOR_ALLOWED_ORIGINS", "http://mirror.example:80/path")
     monkeypatch.setenv("ORCHESTRATOR_ALLOW_INSECURE_HTTP", "true")
     assert load_settings().allowed_origins == ("http://mirror.example",)
+
+
+def test_the_pushgateway_grouping_is_read_as_label_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ORCHESTRATOR_PUSHGATEWAY_GROUPING="instance=nightly, env=prod" gives two labels; none is
+    the default."""
+    assert load_settings().pushgateway_grouping == {}
+    monkeypatch.setenv("ORCHESTRATOR_PUSHGATEWAY_GROUPING", "instance=nightly, env=prod")
+    assert load_settings().pushgateway_grouping == {"instance": "nightly", "env": "prod"}
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("instance", "'instance' is not name=value"),
+        ("in stance=x", "'in stance=x' is not name=value"),
+        ("instance=", "'instance=' is not name=value"),
+        ("job=other", "'job': the tool sets this label itself"),
+        ("shard=0", "'shard': the tool sets this label itself"),
+        ("__name__=x", "'__name__': names starting with __ are reserved"),
+    ],
+)
+def test_an_unusable_grouping_pair_is_a_settings_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, value: str, said: str
+) -> None:
+    """A pair that is not name=value, names a label the tool sets itself, or a reserved name is
+    refused before any run, with the variable and the pair in the message."""
+    monkeypatch.setenv("ORCHESTRATOR_PUSHGATEWAY_GROUPING", f"env=prod,{value}")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "ORCHESTRATOR_PUSHGATEWAY_GROUPING" in str(caught.value)
+    assert said in str(caught.value)
