@@ -27,27 +27,25 @@ from orchestrator.core.jobs import Job
 from orchestrator.core.lifecycle import Policies
 from orchestrator.core.polling import DurationModel, PollPolicy
 from orchestrator.core.results import JobResult
+from orchestrator.core.scouting import Scouting
 from orchestrator.core.shard import Shard
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess, ReportsClient
 from orchestrator.edges.journal import Journal
-from orchestrator.edges.report import totals, write_report
+from orchestrator.edges.report import RunHeader, totals, write_report
 from orchestrator.edges.settings import ENV_PREFIX, Settings
 from orchestrator.edges.sink import FileSink
 from orchestrator.edges.tally import RequestTally
 from orchestrator.errors import (
     CredentialsRejected,
     JournalUnavailable,
-    JournalWriteFailed,
-    OrchestratorError,
-    OutputFull,
     SettingsError,
 )
 from orchestrator.exit_codes import ExitCode, exit_code_for
 from orchestrator.run.pacing import Pacer
 from orchestrator.run.progress import RunProgress, Snapshot
-from orchestrator.run.runner import JobRunner
-from orchestrator.run.scheduler import Scheduler
+from orchestrator.run.runner import Edges, JobRunner, Limits, Options, Timing
+from orchestrator.run.scheduler import LaunchLimits, Scheduler, StopCause, StopRules
 from orchestrator.run.shelter import Shelter
 
 _log = structlog.get_logger("orchestrator.run")
@@ -166,24 +164,17 @@ async def execute(
             shard=str(request.shard),
             requests_per_minute=round(request.shard.budget(settings.requests_per_minute), 3),
         )
-        results, stop = await _run_jobs(
+        results, stopped = await _run_jobs(
             settings, access, tls, journal, request, tally, watch, started
         )
     finally:
         journal.close()
-    code = _exit_code(results, stop.code)
+    code = _exit_code(results, stopped.code)
     try:
-        report: Path | None = write_report(
-            settings.out,
-            run_id,
-            results,
-            started=started,
-            finished=datetime.now(UTC),
-            exit_code=code,
-            manifest=request.manifest,
-            as_of=request.as_of,
-            secrets=access.secrets,
+        header = RunHeader(
+            run_id, request.manifest, request.as_of, started, datetime.now(UTC), code
         )
+        report: Path | None = write_report(settings.out, header, results, access.secrets)
     except OSError as error:
         _log.error("orchestrator.report_failed", error=str(error))
         report, code = None, max(code, ExitCode.SOME_FAILED)
@@ -191,7 +182,7 @@ async def execute(
         "orchestrator.run_finished", exit_code=int(code), report=str(report), **totals(results)
     )
     await _publish_metrics(settings, request, results, tally, started, code)
-    return RunOutcome(code, results, report, stop.reason, tally)
+    return RunOutcome(code, results, report, stopped.reason, tally)
 
 
 async def _publish_metrics(
@@ -226,25 +217,6 @@ async def _publish_metrics(
         await publish(facts, metrics_file=path, pushgateway=settings.pushgateway, grouping=grouping)
 
 
-@dataclass
-class _Stop:
-    """Why the run stops early, and how: before the scheduler runs, by cancelling the credential
-    probe; once it runs, by stopping it."""
-
-    code: ExitCode | None = None
-    reason: str | None = None
-    scheduler: Scheduler | None = None
-    probe: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-
-    def __call__(self, code: ExitCode, reason: str) -> None:
-        if self.code is None:
-            self.code, self.reason = code, reason
-        if self.scheduler is not None:
-            self.scheduler.stop()
-        else:
-            self.probe.cancel()
-
-
 async def _run_jobs(
     settings: Settings,
     access: ApiAccess,
@@ -254,11 +226,10 @@ async def _run_jobs(
     tally: RequestTally,
     watch: Watch | None,
     started: datetime,
-) -> tuple[list[JobResult], _Stop]:
+) -> tuple[list[JobResult], _Stopped]:
     """Results, and why the run stopped early if it did (a signal, the deadline, credentials)."""
     connections = settings.max_in_flight + settings.max_downloads + 4
     rng = random.Random()  # noqa: S311 - backoff jitter, not cryptography
-    stop = _Stop()
     policies = policies_from(settings)
     progress = RunProgress(len(request.jobs))
     began = anyio.current_time()
@@ -274,28 +245,21 @@ async def _run_jobs(
             tally=tally,
         )
         shelter = Shelter(settings.grace_seconds)
-        durations = await _durations_from(journal)
         in_flight = anyio.CapacityLimiter(settings.max_in_flight)
-        pacer = Pacer(in_flight, budget, settings.max_in_flight)
         runner = JobRunner(
-            client=client,
-            sink=FileSink(settings.out),
-            journal=journal,
-            policies=policies,
-            in_flight=in_flight,
-            downloads=anyio.CapacityLimiter(settings.max_downloads),
-            shelter=shelter,
-            jitter=rng.random,
-            on_state=progress.changed,
-            on_reused=progress.was_reused,
-            durations=durations,
-            pressure=budget.pressure,
-            force=request.force,
-            verify=request.verify,
-            started=started,
+            Edges(client, FileSink(settings.out), journal),
+            Limits(in_flight, anyio.CapacityLimiter(settings.max_downloads), shelter),
+            policies,
+            Scouting(policies.poll, await _durations_from(journal)),
+            Timing(jitter=rng.random, pressure=budget.pressure),
+            Options(started, force=request.force, verify=request.verify),
         )
         records = await journal.load()
-        launch_limit = 2 * settings.max_in_flight + settings.max_downloads
+        limits = LaunchLimits(
+            launch_limit=2 * settings.max_in_flight + settings.max_downloads,
+            shelter=shelter,
+            pacer=Pacer(in_flight, budget, settings.max_in_flight),
+        )
 
         def snapshot() -> Snapshot:
             return progress.snapshot(
@@ -309,56 +273,51 @@ async def _run_jobs(
             )
 
         async with anyio.create_task_group() as watchers:
-            watchers.start_soon(_stop_on_signal, stop, name="signals")
             if watch is not None:
                 watchers.start_soon(watch, snapshot, name="progress")
-            watchers.start_soon(pacer.run, name="pacing")
-            if settings.max_runtime_seconds is not None:
-                delay = max(settings.max_runtime_seconds - settings.grace_seconds, 0.0)
-                watchers.start_soon(_stop_at_deadline, stop, delay, name="deadline")
-            with stop.probe:
-                await _probe(client, stop)
-            scheduler = Scheduler(runner, progress, launch_limit=launch_limit, shelter=shelter)
-            if stop.code is None:
-                async with scheduler:
-                    stop.scheduler = scheduler
-                    if stop.code is not None:  # a signal arrived while it started
-                        scheduler.stop()
-                    await scheduler.run(request.jobs, records)
+            async with Scheduler(runner, progress, limits, _stop_rules(settings)) as scheduler:
+                try:
+                    results = await scheduler.run(
+                        request.jobs, records, preflight=client.check_access
+                    )
+                    stopped = _Stopped.of(scheduler.stopped)
+                except CredentialsRejected as error:
+                    results, stopped = scheduler.results(request.jobs), _rejected(error)
             watchers.cancel_scope.cancel()
         if progress.reused:
             _log.info("orchestrator.files_reused", count=progress.reused)
-        if scheduler.rejected is not None:
-            stop.code, stop.reason = ExitCode.CREDENTIALS, _credentials_hint(scheduler.rejected)
-            _log.error("orchestrator.credentials_rejected", error=stop.reason)
-        elif scheduler.halted is not None:
-            _halted(stop, scheduler.halted)
-    return scheduler.results(request.jobs), stop
+    return results, stopped
 
 
-async def _probe(client: ReportsClient, stop: _Stop) -> None:
-    """Prove the credentials with one cheap request before any export is created."""
-    try:
-        await client.check_access()
-    except CredentialsRejected as error:
-        stop(ExitCode.CREDENTIALS, _credentials_hint(error))
-        _log.error("orchestrator.credentials_rejected", error=stop.reason)
-    except OrchestratorError as error:
-        stop(ExitCode.SOME_FAILED, f"the API cannot be used: {error}")
-        _log.error("orchestrator.api_unreachable", error=str(error))
+def _stop_rules(settings: Settings) -> StopRules:
+    """The run's deadline, less the grace its downloads may take to finish."""
+    if settings.max_runtime_seconds is None:
+        return StopRules()
+    return StopRules(deadline_seconds=max(settings.max_runtime_seconds - settings.grace_seconds, 0))
 
 
-def _halted(stop: _Stop, error: JournalWriteFailed | OutputFull) -> None:
-    """The run stopped at once because nothing more could be journaled or stored: exit 1 (unless
-    a signal had already stopped it), and say what to do."""
-    reason = (
-        f"{error}; free space, then run again: it polls the exports already created"
-        if isinstance(error, OutputFull)
-        else str(error)
-    )
-    if stop.code is None:
-        stop.code, stop.reason = ExitCode.SOME_FAILED, reason
-    _log.error("orchestrator.run_halted", error=reason)
+@dataclass(frozen=True, slots=True)
+class _Stopped:
+    """Why the run stopped early, as the exit code and the words the user sees."""
+
+    code: ExitCode | None = None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, cause: StopCause | None) -> _Stopped:
+        if cause is None:
+            return cls()
+        codes: dict[int | None, ExitCode] = {
+            signal.SIGTERM: ExitCode.SIGTERM,
+            signal.SIGINT: ExitCode.SIGINT,
+        }
+        return cls(codes.get(cause.signal, ExitCode.SOME_FAILED), cause.reason)
+
+
+def _rejected(error: CredentialsRejected) -> _Stopped:
+    hint = _credentials_hint(error)
+    _log.error("orchestrator.credentials_rejected", error=hint)
+    return _Stopped(ExitCode.CREDENTIALS, hint)
 
 
 def _credentials_hint(error: CredentialsRejected) -> str:
@@ -374,21 +333,6 @@ async def _durations_from(journal: Journal) -> DurationModel:
     for observation in await journal.observations():
         model.learn(observation)
     return model
-
-
-async def _stop_on_signal(stop: _Stop) -> None:
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as received:
-        async for number in received:
-            name = signal.Signals(number).name
-            _log.warning("orchestrator.stopping", signal=name)
-            code = ExitCode.SIGTERM if number == signal.SIGTERM else ExitCode.SIGINT
-            stop(code, f"stopped by {name}")
-
-
-async def _stop_at_deadline(stop: _Stop, delay: float) -> None:
-    await anyio.sleep(delay)
-    _log.warning("orchestrator.deadline_reached", stopping_after_seconds=round(delay, 1))
-    stop(ExitCode.SOME_FAILED, "stopped at the run deadline (--max-runtime)")
 
 
 def _exit_code(results: Sequence[JobResult], stopped_by: ExitCode | None) -> ExitCode:

@@ -13,6 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from orchestrator.core.jobs import Job
+from orchestrator.core.states import StateName
+from orchestrator.edges.journal_writes import Change
+
 
 class FullHandle:
     """A file handle on a disk with no space left: every write raises ENOSPC; closing (and
@@ -59,14 +63,14 @@ class FullDiskJournal:
             def _upsert(
                 self,
                 connection: sqlite3.Connection,
-                key: str,
-                state: str,
+                job: Job,
+                state: StateName,
+                change: Change,
                 note: str | None,
-                values: dict[str, Any],
             ) -> Any:
                 if state == factory.state and factory.failures > 0:
                     factory.failures -= 1
                     raise sqlite3.OperationalError("database or disk is full")
-                return super()._upsert(connection, key, state, note, values)
+                return super()._upsert(connection, job, state, change, note)
 
         return Full(path)

@@ -27,6 +27,7 @@ from orchestrator.core.jobs import Window
 from orchestrator.core.polling import PollPolicy
 from orchestrator.core.records import JobRecord
 from orchestrator.core.states import StateName
+from orchestrator.core.stored import StoredFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +95,11 @@ class Cooldown:
 class Stored:
     attempts: int
     ids: RunIds | None
-    path: str
-    bytes: int
-    rows: int | None
-    sha256: str
-    mtime_ns: int | None = None
-    inode: int | None = None
+    file: StoredFile
 
     @property
     def name(self) -> Literal["downloaded", "empty"]:
-        return "empty" if self.rows == 0 else "downloaded"
+        return "empty" if self.file.empty else "downloaded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +150,7 @@ class StatusSeen:
 
 @dataclass(frozen=True, slots=True)
 class FileStored:
-    path: str
-    bytes: int
-    rows: int | None
-    sha256: str
-    mtime_ns: int | None = None
-    inode: int | None = None
+    file: StoredFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +222,8 @@ def advance(state: Live, event: Event, policies: Policies, window: Window) -> St
             return _after_status(state, report, at, policies, window)
         case Poll(), Transient():
             return replace(state, polls=state.polls + 1)
-        case Fetch(), FileStored(path, size, rows, sha256, mtime_ns, inode):
-            return Stored(state.attempts, state.ids, path, size, rows, sha256, mtime_ns, inode)
+        case Fetch(), FileStored(file):
+            return Stored(state.attempts, state.ids, file)
         case Fetch(), Cut(reason) | Transient(reason):
             return _fetch_again(state, reason, policies.retry.max_attempts)
         case Poll() | Fetch(), Lost(reason):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from orchestrator.core.envelope import RunIds
 from orchestrator.core.states import StateName
+from orchestrator.core.stored import StoredFile
 
 
 @dataclass(frozen=True, slots=True)
 class JobRecord:
-    """One row of the journal: the last known state of a job."""
+    """The last known state of a job, as the journal keeps it."""
 
     key: str
     export_name: str
@@ -19,20 +21,14 @@ class JobRecord:
     state: StateName
     parent_key: str | None = None
     attempts: int = 0
-    uncertain: int = 0
+    uncertain: bool = False
+    """The create before this one may have reached the server unanswered (a run died)."""
     workflow_id: str | None = None
     run_id: str | None = None
     status_url: str | None = None
     """As the server gave it, with the companyKey or access-token value sealed."""
-    path: str | None = None
-    bytes: int | None = None
-    rows: int | None = None
-    sha256: str | None = None
-    mtime_ns: int | None = None
-    inode: int | None = None
-    """With `bytes`: the stored file as it was written, so a rerun re-hashes only a changed file."""
-    open: int = 0
-    """The stored file is of a window that had not ended when its run started: fetch it again."""
+    file: StoredFile | None = None
+    """The stored file, once the job is downloaded or empty."""
     error: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
@@ -45,4 +41,9 @@ class JobRecord:
         return None
 
 
-RECORD_COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(JobRecord))
+class HistoryEntry(NamedTuple):
+    """One change of a job's state, as the journal logged it."""
+
+    state: str
+    at: float
+    note: str | None = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from orchestrator.core.envelope import RunIds
 from orchestrator.core.jobs import Job
 from orchestrator.core.states import FINISHED, ResultStatus
+from orchestrator.core.stored import StoredFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,16 +16,12 @@ class JobResult:
     status: ResultStatus
     attempts: int = 0
     ids: RunIds | None = None
-    path: str | None = None
-    bytes: int | None = None
-    rows: int | None = None
-    sha256: str | None = None
+    file: StoredFile | None = None
+    """The stored file of a downloaded or empty job (its `open` flag: the window had not ended
+    when the run started, so the file is not final and the next run fetches it again)."""
     error: str | None = None
     reused: bool = False
     """The file was already in place from an earlier run, with the recorded sha256."""
-    open: bool = False
-    """The window had not ended when the run started: the file is not final, the next run
-    fetches it again (until a run starts after the window's end)."""
     resubmitted_uncertain: bool = False
     """An earlier run died between sending a submit and journaling its answer; submitted again."""
 

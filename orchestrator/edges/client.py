@@ -20,9 +20,8 @@ Only http and https URLs are ever used: any other scheme, given or redirected to
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial, wraps
@@ -70,7 +69,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 P = ParamSpec("P")
 Consume = Callable[[AsyncIterator[bytes], int | None], Awaitable[T]]
-Announce = Callable[[], Awaitable[None]]
 
 CHUNK_BYTES = 256 * 1024
 BODY_LIMIT = 1024 * 1024
@@ -180,6 +178,16 @@ def _masking(
     return masked
 
 
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """One create's budget, taken: `submit` spends it on the first try."""
+
+    client: ReportsClient
+
+    async def submit(self, job: Job) -> RunIds:
+        return await self.client._create(job)
+
+
 class ReportsClient:
     """Talks to the API for every job of a run; safe to share between tasks."""
 
@@ -194,7 +202,6 @@ class ReportsClient:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         request_timeout: float = 60.0,
         tally: RequestTally | None = None,
-        random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self._session = session
         self._access = access
@@ -204,7 +211,7 @@ class ReportsClient:
         self._sleep = sleep
         self._request_timeout = request_timeout
         self._tally = tally
-        self._sealer = Sealer(access.password, access.company_key, random_bytes=random_bytes)
+        self._sealer = Sealer(access.password, access.company_key)
         self._authorization = aiohttp.encode_basic_auth(access.username, access.password)
         self._verified = False
         self._rejected: CredentialsRejected | None = None
@@ -233,23 +240,34 @@ class ReportsClient:
         answer = await self._call("teams", "GET", url)
         return self._parse("teams", url, answer, parse_listing)
 
-    @_masking
-    async def submit(self, job: Job, *, announce: Announce | None = None) -> RunIds:
-        """Create the export on the server; the answer's ids are what must be journaled.
+    @asynccontextmanager
+    async def reserve(self, kind: str) -> AsyncIterator[Reservation]:
+        """Take one request of `kind`'s budget (behind the more useful requests waiting), then
+        hand back what sends it. The caller journals its intent in between: nothing calls back."""
+        if self._rejected:
+            raise self._rejected
+        await self._budget.acquire(PRIORITY.get(kind, 1))
+        yield Reservation(self)
 
-        `announce` is awaited once, when the budget is granted and the request is about to leave;
-        from then on the request is shielded from cancellation (within its timeout), so a journal
-        that says a create was sent never misses an answer that came back.
-        """
+    async def submit(self, job: Job) -> RunIds:
+        """Reserve the budget and create the export (for callers with nothing to journal)."""
+        async with self.reserve("create") as reservation:
+            return await reservation.submit(job)
+
+    @_masking
+    async def _create(self, job: Job) -> RunIds:
+        """Create the export on the server, the budget for the first try already taken; every
+        try is shielded from cancellation (within its timeout), so a journal that says a create
+        was sent never misses an answer that came back."""
         url = self._access.create_url(job)
         params = job.request_params()
         if job.method == "GET":
             url = url.extend_query(params)
-            answer = await self._call("create", "GET", url, announce=announce)
+            answer = await self._call("create", "GET", url, reserved=True)
         else:  # in the query, or a form body, as the vendor's examples send each export
             query, form = split_post(export_for(job.source, job.export_id), params)
             url = url.extend_query(query)
-            answer = await self._call("create", "POST", url, data=form, announce=announce)
+            answer = await self._call("create", "POST", url, data=form, reserved=True)
         ids = self._parse("create", url, answer, lambda body: parse_created(unwrap(body)))
         return ids if ids.status_url else self._with_status_url(ids)
 
@@ -436,11 +454,12 @@ class ReportsClient:
         method: str,
         url: URL,
         data: Any = None,
-        announce: Announce | None = None,
+        *,
+        reserved: bool = False,
     ) -> _Answer:
         """One API request with retries whose answer is read whole (capped)."""
         return await self._request(
-            kind, method, url, self._read_answer, data=data, announce=announce
+            kind, method, url, self._read_answer, data=data, reserved=reserved
         )
 
     async def _request(
@@ -451,21 +470,21 @@ class ReportsClient:
         handle: Callable[[aiohttp.ClientResponse], Awaitable[R]],
         *,
         data: Any = None,
-        announce: Announce | None = None,
+        reserved: bool = False,
     ) -> R:
         """Send with credentials under the budget; retry 429, 5xx and network errors; stop on
-        rejected credentials; hand any other answer, still open, to `handle`. With `announce`,
-        the first try is announced and every try shielded from cancellation (see `submit`)."""
+        rejected credentials; hand any other answer, still open, to `handle`. A `reserved`
+        request (a create) found its first try's budget taken, and every try is shielded from
+        cancellation, with no await between the call and the first try's shield."""
         for attempt in count(1):
             if self._rejected:
                 raise self._rejected
-            await self._budget.acquire(PRIORITY.get(kind, 1))
+            if not (reserved and attempt == 1):
+                await self._budget.acquire(PRIORITY.get(kind, 1))
             retry_after: float | None = None
             answered = False
             try:
-                with anyio.CancelScope(shield=announce is not None):
-                    if announce is not None and attempt == 1:
-                        await announce()
+                with anyio.CancelScope(shield=reserved):
                     with anyio.fail_after(self._request_timeout):
                         response = await self._session.request(
                             method,

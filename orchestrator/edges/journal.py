@@ -29,17 +29,27 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 
+from orchestrator.core.jobs import Job
 from orchestrator.core.polling import Observation
-from orchestrator.core.records import RECORD_COLUMNS, JobRecord
+from orchestrator.core.records import HistoryEntry, JobRecord
 from orchestrator.core.states import JOURNALED, StateName
+from orchestrator.core.stored import StoredFile
 from orchestrator.edges.folders import FILE_MODE, make_folders, touch_private
-from orchestrator.edges.journal_schema import bring_up, not_a_journal, roll_back, schema_to_bring_up
+from orchestrator.edges.journal_schema import (
+    COLUMNS,
+    bring_up,
+    not_a_journal,
+    roll_back,
+    schema_to_bring_up,
+)
+from orchestrator.edges.journal_writes import Change, JournalWrites, fresh
 from orchestrator.errors import JournalLocked, JournalUnavailable, JournalWriteFailed
 
 T = TypeVar("T")
@@ -50,10 +60,7 @@ _WRITE_ERRORS = (sqlite3.DatabaseError, OSError)
 """What a failed write raises (a full disk is SQLITE_FULL or SQLITE_IOERR); anything else is a bug."""
 OBSERVATIONS_KEPT = 5000
 """Most recent durations read back for the polling model: plenty per kind of export."""
-
-
-_COLUMNS = RECORD_COLUMNS
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"  # noqa: S608 - column names are ours
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM jobs"  # noqa: S608 - column names are ours
 
 
 class _Write:
@@ -68,7 +75,7 @@ class _Write:
         self.error: BaseException | None = None
 
 
-class Journal:
+class Journal(JournalWrites):
     """Async access to the journal database; calls run in one worker thread at a time.
 
     Writes are group-committed: while one transaction is being written and fsync'd, the writes
@@ -77,6 +84,7 @@ class Journal:
     """
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
         self.path = path
         self._clock = clock
         self._limiter = anyio.CapacityLimiter(1)
@@ -134,24 +142,6 @@ class Journal:
         """Every record, by key."""
         records = await self._run(self._select_all)
         return {record.key: record for record in records}
-
-    async def record(
-        self, key: str, state: StateName, *, note: str | None = None, **values: Any
-    ) -> JobRecord:
-        """Set a job's state (and any other columns) and append the change to its history."""
-        if state not in JOURNALED:
-            raise ValueError(f"unknown journal state {state!r}")
-        unknown = set(values) - set(_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown journal columns {sorted(unknown)}")
-        record: JobRecord = await self._commit(
-            lambda connection: self._upsert(connection, key, state, note, values)
-        )
-        return record
-
-    async def restore(self, key: str, previous: JobRecord | None) -> None:
-        """Put a job's record back as it was (or remove it): a write that proved untrue."""
-        await self._commit(lambda connection: self._put_back(connection, key, previous))
 
     async def learned(self, observation: Observation) -> None:
         """Keep what an export took to be ready, for the polls of later runs."""
@@ -234,52 +224,55 @@ class Journal:
             for write in batch:
                 write.result = write.apply(connection)
 
-    async def history(self, key: str) -> list[tuple[str, float, str | None]]:
+    async def history(self, key: str) -> list[HistoryEntry]:
         """The states a job went through, oldest first, with their times and notes."""
         return await self._run(lambda: self._events(key))
+
+    async def _apply(
+        self, job: Job, state: StateName, change: Change, note: str | None
+    ) -> JobRecord | None:
+        if state not in JOURNALED:
+            raise ValueError(f"unknown journal state {state!r}")
+        before: JobRecord | None = await self._commit(
+            lambda connection: self._upsert(connection, job, state, change, note)
+        )
+        return before
+
+    async def _put_back(self, key: str, previous: JobRecord | None) -> None:
+        await self._commit(lambda connection: self._replace(connection, key, previous))
 
     def _upsert(
         self,
         connection: sqlite3.Connection,
-        key: str,
-        state: str,
+        job: Job,
+        state: StateName,
+        change: Change,
         note: str | None,
-        values: dict[str, Any],
-    ) -> JobRecord:
+    ) -> JobRecord | None:
         now = self._clock()
-        row = connection.execute(f"{_SELECT} WHERE key = ?", (key,)).fetchone()
-        current: dict[str, Any] = (
-            dict(zip(_COLUMNS, row, strict=True)) if row else {"created_at": now}
-        )
-        current.update(values)
-        current.update(key=key, state=state, updated_at=now)
-        record = JobRecord(**current)
-        _put(connection, record)
-        connection.execute(
-            "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)",
-            (key, state, now, note),
-        )
-        return record
+        row = connection.execute(f"{_SELECT} WHERE key = ?", (job.key,)).fetchone()
+        before = _record(row) if row else None
+        after = replace(change(before or fresh(job, state, now)), state=state, updated_at=now)
+        _put(connection, after)
+        _log_event(connection, job.key, state, now, note)
+        return before
 
-    def _put_back(
+    def _replace(
         self, connection: sqlite3.Connection, key: str, previous: JobRecord | None
     ) -> None:
         if previous is None:
             connection.execute("DELETE FROM jobs WHERE key = ?", (key,))
         else:
             _put(connection, previous)
-        connection.execute(
-            "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)",
-            (key, previous.state if previous else "forgotten", self._clock(), "restored"),
-        )
+        state = previous.state if previous else "forgotten"
+        _log_event(connection, key, state, self._clock(), "restored")
 
     def _select_all(self) -> list[JobRecord]:
-        rows = self._require().execute(_SELECT).fetchall()
-        return [JobRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+        return [_record(row) for row in self._require().execute(_SELECT).fetchall()]
 
-    def _events(self, key: str) -> list[tuple[str, float, str | None]]:
+    def _events(self, key: str) -> list[HistoryEntry]:
         query = "SELECT state, at, note FROM events WHERE key = ? ORDER BY id"
-        return list(self._require().execute(query, (key,)).fetchall())
+        return [HistoryEntry(*row) for row in self._require().execute(query, (key,))]
 
     def _require(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -291,10 +284,80 @@ class Journal:
 
 
 def _put(connection: sqlite3.Connection, record: JobRecord) -> None:
-    placeholders = ", ".join("?" for _ in _COLUMNS)
+    placeholders = ", ".join("?" for _ in COLUMNS)
     connection.execute(
-        f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are ours
-        [getattr(record, column) for column in _COLUMNS],
+        f"INSERT OR REPLACE INTO jobs ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - column names are ours
+        _row(record),
+    )
+
+
+def _log_event(
+    connection: sqlite3.Connection, key: str, state: str, at: float, note: str | None
+) -> None:
+    connection.execute(
+        "INSERT INTO events (key, state, at, note) VALUES (?, ?, ?, ?)", (key, state, at, note)
+    )
+
+
+def _row(record: JobRecord) -> tuple[object, ...]:
+    """A record as the columns of COLUMNS, in their order: its file flattened, bools as 0 or 1."""
+    file = record.file
+    values: dict[str, object] = {
+        "key": record.key,
+        "export_name": record.export_name,
+        "window_start": record.window_start,
+        "window_end": record.window_end,
+        "state": record.state,
+        "parent_key": record.parent_key,
+        "attempts": record.attempts,
+        "uncertain": int(record.uncertain),
+        "workflow_id": record.workflow_id,
+        "run_id": record.run_id,
+        "status_url": record.status_url,
+        "path": file.path if file else None,
+        "bytes": file.bytes if file else None,
+        "rows": file.rows if file else None,
+        "sha256": file.sha256 if file else None,
+        "mtime_ns": file.mtime_ns if file else None,
+        "inode": file.inode if file else None,
+        "open": int(file.open) if file else 0,
+        "error": record.error,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+    }
+    return tuple(values[column] for column in COLUMNS)
+
+
+def _record(row: Sequence[Any], columns: Sequence[str] = COLUMNS) -> JobRecord:
+    """The record a row of `columns` holds (an older journal may lack a few)."""
+    values = dict(zip(columns, row, strict=True))
+    file = None
+    if values.get("path") and values.get("sha256"):
+        file = StoredFile(
+            path=values["path"],
+            bytes=values.get("bytes") or 0,
+            sha256=values["sha256"],
+            rows=values.get("rows"),
+            open=bool(values.get("open")),
+            mtime_ns=values.get("mtime_ns"),
+            inode=values.get("inode"),
+        )
+    return JobRecord(
+        key=values["key"],
+        export_name=values["export_name"],
+        window_start=values["window_start"],
+        window_end=values["window_end"],
+        state=values["state"],
+        parent_key=values.get("parent_key"),
+        attempts=values.get("attempts") or 0,
+        uncertain=bool(values.get("uncertain")),
+        workflow_id=values.get("workflow_id"),
+        run_id=values.get("run_id"),
+        status_url=values.get("status_url"),
+        file=file,
+        error=values.get("error"),
+        created_at=values.get("created_at") or 0.0,
+        updated_at=values.get("updated_at") or 0.0,
     )
 
 
@@ -304,11 +367,11 @@ def read_records(path: Path) -> dict[str, JobRecord]:
     with _reading(path) as connection:
         try:
             present = {row[1] for row in connection.execute("PRAGMA table_info(jobs)")}
-            columns = [column for column in _COLUMNS if column in present]  # an older journal
+            columns = [column for column in COLUMNS if column in present]  # an older journal
             rows = connection.execute(f"SELECT {', '.join(columns)} FROM jobs").fetchall()  # noqa: S608 - column names are ours
         except sqlite3.Error as error:
             raise not_a_journal(path, error) from None
-    return {row[0]: JobRecord(**dict(zip(columns, row, strict=True))) for row in rows}
+    return {row[0]: _record(row, columns) for row in rows}
 
 
 def read_observations(path: Path) -> list[Observation]:

@@ -14,7 +14,6 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from orchestrator.core.records import RECORD_COLUMNS
 from orchestrator.errors import JournalUnavailable
 
 _SCHEMA = """
@@ -55,6 +54,30 @@ CREATE TABLE IF NOT EXISTS durations (
     at             REAL NOT NULL
 );
 """
+COLUMNS: tuple[str, ...] = (
+    "key",
+    "export_name",
+    "window_start",
+    "window_end",
+    "state",
+    "parent_key",
+    "attempts",
+    "uncertain",
+    "workflow_id",
+    "run_id",
+    "status_url",
+    "path",
+    "bytes",
+    "rows",
+    "sha256",
+    "mtime_ns",
+    "inode",
+    "open",
+    "error",
+    "created_at",
+    "updated_at",
+)
+"""The columns of `jobs`, in the order the journal reads and writes them."""
 _ADDED_COLUMNS = {
     "mtime_ns": "INTEGER",
     "inode": "INTEGER",
@@ -66,7 +89,7 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = int.from_bytes(b"Orch", "big")
 """`PRAGMA application_id` of an orchestrator journal: "Orch" in ASCII."""
 _SHAPE = {
-    "jobs": frozenset(RECORD_COLUMNS) - frozenset(_ADDED_COLUMNS),
+    "jobs": frozenset(COLUMNS) - frozenset(_ADDED_COLUMNS),
     "events": frozenset({"id", "key", "state", "at", "note"}),
     "durations": frozenset({"export_id", "window_seconds", "lower", "upper", "at"}),
     "sqlite_sequence": frozenset(),

@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 import anyio.lowlevel
 
 from orchestrator.core.rows import row_counter
-from orchestrator.edges.sink import FileFacts, StoredFile
+from orchestrator.core.stored import StoredFile
 from orchestrator.errors import DownloadCut, SinkError
 
 
@@ -46,21 +46,17 @@ class MemorySink:
         if expected_size is not None and len(body) != expected_size:
             raise DownloadCut(f"got {len(body)} of {expected_size} announced bytes")
         self.files[relative] = bytes(body)
-        return StoredFile(relative, len(body), digest.hexdigest(), counter.rows())
+        return StoredFile(relative.as_posix(), len(body), digest.hexdigest(), counter.rows())
 
     async def discard_partials(self, relative: PurePosixPath) -> int:
         """Nothing partial is ever kept in memory."""
         await anyio.lowlevel.checkpoint()
         return 0
 
-    async def matches(
-        self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
-    ) -> FileFacts | None:
+    async def matches(self, file: StoredFile, *, verify: bool = False) -> StoredFile | None:
         """The file as kept, if its size and sha256 are the recorded ones."""
         await anyio.lowlevel.checkpoint()
-        body = self.files.get(relative)
-        if body is None or (facts.bytes is not None and len(body) != facts.bytes):
+        body = self.files.get(PurePosixPath(file.path))
+        if body is None or len(body) != file.bytes:
             return None
-        if hashlib.sha256(body).hexdigest() != facts.sha256:
-            return None
-        return FileFacts(facts.sha256, len(body))
+        return file if hashlib.sha256(body).hexdigest() == file.sha256 else None

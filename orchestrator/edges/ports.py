@@ -1,29 +1,37 @@
 """The edges the runner and scheduler talk to, as protocols: the API client, the journal, the sink.
 
-Each has a real implementation beside it (`ReportsClient`, `Journal`, `FileSink`) and, where it
-helps tests, an in-memory one (`MemoryJournal`) that passes the same contract tests.
+Each has a real implementation beside it (`ReportsClient`, `Journal`, `FileSink`) and an in-memory
+one (`MemoryJournal`, `MemorySink`) that passes the same contract tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import PurePosixPath
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from orchestrator.core.envelope import RunIds, StatusReport
 from orchestrator.core.jobs import Job
 from orchestrator.core.polling import Observation
-from orchestrator.core.records import JobRecord
-from orchestrator.core.states import StateName
-from orchestrator.edges.client import Announce, Consume
-from orchestrator.edges.sink import FileFacts, StoredFile
+from orchestrator.core.records import HistoryEntry, JobRecord
+from orchestrator.core.stored import StoredFile
+from orchestrator.edges.journal_writes import Ending
 
 T = TypeVar("T")
+Consume = Callable[[AsyncIterator[bytes], int | None], Awaitable[T]]
+"""Takes a download's byte stream and its announced size, if any."""
+
+
+class Sender(Protocol):
+    async def submit(self, job: Job) -> RunIds:
+        """Create the export; the first try spends the budget reserved for it and is shielded
+        from cancellation, so a create that left always gets its answer."""
 
 
 class ApiClient(Protocol):
-    async def submit(self, job: Job, *, announce: Announce | None = None) -> RunIds:
-        """Create the export; `announce` is awaited once, when the request is about to leave."""
+    def reserve(self, kind: str) -> AbstractAsyncContextManager[Sender]:
+        """Take one request of the budget, and hand back what sends it."""
 
     async def status(self, status_url: str) -> StatusReport: ...
 
@@ -39,14 +47,27 @@ class ApiClient(Protocol):
 class JobJournal(Protocol):
     async def load(self) -> dict[str, JobRecord]: ...
 
-    async def record(
-        self, key: str, state: StateName, *, note: str | None = None, **values: Any
-    ) -> JobRecord: ...
+    async def intend(self, job: Job, *, attempts: int, uncertain: bool) -> None:
+        """A create is about to leave."""
 
-    async def restore(self, key: str, previous: JobRecord | None) -> None:
-        """Put a job's record back as it was (or remove it): a write that proved untrue."""
+    async def withdraw(self, job: Job) -> None:
+        """The create was answered 401: nothing was created; the intent is taken back."""
 
-    async def history(self, key: str) -> list[tuple[str, float, str | None]]: ...
+    async def submitted(self, job: Job, ids: RunIds) -> None:
+        """The server's ids for the export (status URL sealed)."""
+
+    async def ready(self, job: Job) -> None: ...
+
+    async def stored(self, job: Job, file: StoredFile) -> None: ...
+
+    async def ended(
+        self, job: Job, state: Ending, reason: str, *, attempts: int | None = None
+    ) -> None: ...
+
+    async def found_again(self, job: Job, record: JobRecord, file: StoredFile) -> None:
+        """The recorded file, found by its sha256 under new facts: keep them."""
+
+    async def history(self, key: str) -> list[HistoryEntry]: ...
 
     async def learned(self, observation: Observation) -> None:
         """Keep what an export took to be ready, for the polls of later runs."""
@@ -67,7 +88,5 @@ class Sink(Protocol):
 
     async def discard_partials(self, relative: PurePosixPath) -> int: ...
 
-    async def matches(
-        self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
-    ) -> FileFacts | None:
-        """The file as found now if it is the one `facts` describe (see `FileSink.matches`)."""
+    async def matches(self, file: StoredFile, *, verify: bool = False) -> StoredFile | None:
+        """The recorded `file` as found now, if it is still the one written (else None)."""

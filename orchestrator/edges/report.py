@@ -6,6 +6,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -19,7 +20,7 @@ from orchestrator.edges.folders import FILE_MODE, make_folders
 
 def job_entry(result: JobResult, secrets: Sequence[str] = ()) -> dict[str, Any]:
     """One job as the report shows it: what was asked, what happened, where the file is."""
-    job, window = result.job, result.job.window
+    job, window, file = result.job, result.job.window, result.file
     return {
         "key": job.key,
         "parent_key": job.parent_key,
@@ -33,16 +34,16 @@ def job_entry(result: JobResult, secrets: Sequence[str] = ()) -> dict[str, Any]:
         "window_end_ms": window.end_ms,
         "filters": {"label": job.filter_label, "params": [list(p) for p in job.filter_params]},
         "status": result.status,
-        "path": result.path,
-        "bytes": result.bytes,
-        "rows": result.rows,
-        "sha256": result.sha256,
+        "path": file.path if file else None,
+        "bytes": file.bytes if file else None,
+        "rows": file.rows if file else None,
+        "sha256": file.sha256 if file else None,
         "attempts": result.attempts,
         "workflowId": result.ids.workflow_id if result.ids else None,
         "runId": result.ids.run_id if result.ids else None,
         "error": sanitize(result.error, secrets) if result.error else None,
         "reused": result.reused,
-        "open": result.open,
+        "open": bool(file and file.open),
         "resubmitted_uncertain": result.resubmitted_uncertain,
     }
 
@@ -53,37 +54,41 @@ def totals(results: Sequence[JobResult]) -> dict[str, int]:
     summary: dict[str, int] = {status: counts.get(status, 0) for status in RESULT_STATUSES}
     summary["jobs"] = len(results)
     summary["reused"] = sum(1 for r in results if r.reused)
-    summary["bytes"] = sum(r.bytes or 0 for r in results if not r.reused)
-    summary["rows"] = sum(r.rows or 0 for r in results if not r.reused)
+    written = [r.file for r in results if r.file is not None and not r.reused]
+    summary["bytes"] = sum(file.bytes for file in written)
+    summary["rows"] = sum(file.rows or 0 for file in written)
     return summary
 
 
+@dataclass(frozen=True, slots=True)
+class RunHeader:
+    """What the report says of the run as a whole, before its jobs."""
+
+    run_id: str
+    manifest: str
+    as_of: str
+    started: datetime
+    finished: datetime
+    exit_code: int
+
+
 def write_report(
-    out: Path,
-    run_id: str,
-    results: Sequence[JobResult],
-    *,
-    started: datetime,
-    finished: datetime,
-    exit_code: int,
-    manifest: str,
-    as_of: str,
-    secrets: Sequence[str] = (),
+    out: Path, run: RunHeader, results: Sequence[JobResult], secrets: Sequence[str] = ()
 ) -> Path:
     """Write the report atomically and return its path."""
     document = {
-        "run_id": run_id,
-        "manifest": manifest,
-        "as_of": as_of,
-        "started_at": started.isoformat(),
-        "finished_at": finished.isoformat(),
-        "exit_code": exit_code,
+        "run_id": run.run_id,
+        "manifest": run.manifest,
+        "as_of": run.as_of,
+        "started_at": run.started.isoformat(),
+        "finished_at": run.finished.isoformat(),
+        "exit_code": run.exit_code,
         "totals": totals(results),
         "jobs": [job_entry(result, secrets) for result in results],
     }
     folder = out / RUNS_FOLDER
     make_folders(folder)
-    target = folder / f"{run_id}.json"
+    target = folder / f"{run.run_id}.json"
     _publish(target, (json.dumps(document, indent=2) + "\n").encode())
     return target
 

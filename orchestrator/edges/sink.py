@@ -13,13 +13,14 @@ import hashlib
 import os
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import anyio
 
 from orchestrator.core.rows import row_counter
+from orchestrator.core.stored import StoredFile
 from orchestrator.edges.folders import FILE_MODE, make_folders
 from orchestrator.errors import DownloadCut, OutputFull, SinkError
 
@@ -27,26 +28,6 @@ TEMP_SUFFIX = ".part"
 WRITE_BYTES = 1024 * 1024
 """Bytes gathered before a write: a small file costs one thread hop, a large one one per MiB,
 written by a worker thread while the next MiB arrives."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFile:
-    path: PurePosixPath
-    bytes: int
-    sha256: str
-    rows: int | None
-    mtime_ns: int | None = None
-    inode: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FileFacts:
-    """What a rerun knows of a file it wrote: checked by stat first, by hash when they differ."""
-
-    sha256: str
-    bytes: int | None = None
-    mtime_ns: int | None = None
-    inode: int | None = None
 
 
 class FileSink:
@@ -104,23 +85,27 @@ class FileSink:
                 await anyio.to_thread.run_sync(_discard, handle, temp)
             raise
         return StoredFile(
-            relative, size, digest.hexdigest(), counter.rows(), facts.st_mtime_ns, facts.st_ino
+            path=relative.as_posix(),
+            bytes=size,
+            sha256=digest.hexdigest(),
+            rows=counter.rows(),
+            mtime_ns=facts.st_mtime_ns,
+            inode=facts.st_ino,
         )
 
     async def discard_partials(self, relative: PurePosixPath) -> int:
         """Remove temporary files an earlier, killed run left for this target; returns how many."""
         return await anyio.to_thread.run_sync(_remove_partials, self.target(relative))
 
-    async def matches(
-        self, relative: PurePosixPath, facts: FileFacts, *, verify: bool = False
-    ) -> FileFacts | None:
-        """The file at `relative` as found now, if it is the one written, else None.
+    async def matches(self, file: StoredFile, *, verify: bool = False) -> StoredFile | None:
+        """The recorded `file` as found now, if it is the one written, else None.
 
         The same size, mtime and inode as recorded: taken as written without reading it. The same
         size with another mtime or inode (a `cp -a`, a restore, an rsync, a touch): hashed once,
-        and the same sha256 makes it the file; the facts returned then differ from `facts`, for
+        and the same sha256 makes it the file; the facts returned then differ from `file`'s, for
         the caller to record. Another size: never the file. `verify` always hashes."""
-        return await anyio.to_thread.run_sync(_found, self.target(relative), facts, verify)
+        target = self.target(PurePosixPath(file.path))
+        return await anyio.to_thread.run_sync(_found, target, file, verify)
 
 
 def _open_temp(temp: Path, root: Path) -> BinaryIO:
@@ -209,16 +194,16 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _found(path: Path, facts: FileFacts, verify: bool) -> FileFacts | None:
+def _found(path: Path, file: StoredFile, verify: bool) -> StoredFile | None:
     try:
         status = path.stat(follow_symlinks=False)
-        now = FileFacts(facts.sha256, status.st_size, status.st_mtime_ns, status.st_ino)
-        if facts.bytes is not None and now.bytes != facts.bytes:
+        if status.st_size != file.bytes:
             return None
-        if not verify and facts.mtime_ns is not None and facts.inode is not None and now == facts:
+        now = replace(file, mtime_ns=status.st_mtime_ns, inode=status.st_ino)
+        if not verify and file.mtime_ns is not None and file.inode is not None and now == file:
             return now
         with path.open("rb") as handle:
-            same = hashlib.file_digest(handle, "sha256").hexdigest() == facts.sha256
+            same = hashlib.file_digest(handle, "sha256").hexdigest() == file.sha256
     except OSError:
         return None
     return now if same else None

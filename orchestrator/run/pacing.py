@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import anyio
 import structlog
+from anyio.abc import TaskStatus
 
 from orchestrator.edges.budget import RequestBudget
 
@@ -53,7 +54,11 @@ class Pacer:
             self._limiter.total_tokens = limit
         return limit
 
-    async def run(self, interval: float = 1.0) -> None:
+    async def run(
+        self, interval: float = 1.0, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Adjust the limit every `interval` seconds, for as long as the run lasts."""
+        task_status.started()
         while True:
             self.step()
             await anyio.sleep(interval)

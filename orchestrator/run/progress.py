@@ -95,7 +95,7 @@ class RunProgress:
         if isinstance(state, Poll) and not isinstance(previous, Poll):
             self._started_at.setdefault(job.key, self._clock())
         elif isinstance(state, Stored) and isinstance(previous, Fetch):
-            self.bytes += state.bytes
+            self.bytes += state.file.bytes
             began = self._started_at.pop(job.key, None)
             if began is not None:
                 self._seconds.append(self._clock() - began)

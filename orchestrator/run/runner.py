@@ -1,26 +1,30 @@
 """Drive one job through its states: perform the I/O each state asks for, turn the outcome into an
 event, let `core.lifecycle.advance` decide, journal what must survive a crash.
 
-Bookkeeping that must not be lost is shielded: the ids of a created export are journaled under
-`CancelScope(shield=True)` right after the answer, and so is a job's final state. A job is journaled
-`submitting` only once its request is about to leave (the budget granted), so a run stopped before
-that leaves the job as it was. Only the errors that must stop the whole run escape (STOPS_THE_RUN):
-rejected credentials, a journal that cannot be written, a full output disk. A job stopped by a
-full disk keeps its journaled ids (`ready`), so the next run polls it again instead of creating it.
+The flow is one way: the runner asks the client for the budget (`reserve`), journals its intent,
+sends, and journals the answer's ids; the client never calls back. When to poll comes from the
+pure scouting policy (`core.scouting`); the runner only sleeps, wakes and reports what it saw.
+
+Bookkeeping that must not be lost is shielded: the intent together with the create it announces,
+the ids right after the answer, and a job's final state. Only the errors that must stop the whole
+run escape (STOPS_THE_RUN): rejected credentials, a journal that cannot be written, a full output
+disk. A job stopped by a full disk keeps its journaled ids (`ready`), so the next run polls it
+again instead of creating it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any, assert_never
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import assert_never
 
 import anyio
 import anyio.abc
 import anyio.lowlevel
 import structlog
 
+from orchestrator.core.envelope import RunIds
 from orchestrator.core.jobs import Job
 from orchestrator.core.layout import relative_path
 from orchestrator.core.lifecycle import (
@@ -50,12 +54,13 @@ from orchestrator.core.lifecycle import (
     advance,
     resume,
 )
-from orchestrator.core.polling import DurationModel, Observation
+from orchestrator.core.polling import Observation
 from orchestrator.core.records import JobRecord
 from orchestrator.core.results import JobResult
-from orchestrator.core.states import StateName
+from orchestrator.core.scouting import Kind, PollWait, Scouting
+from orchestrator.core.states import ResultStatus
+from orchestrator.core.stored import StoredFile
 from orchestrator.edges.ports import ApiClient, JobJournal, Sink
-from orchestrator.edges.sink import FileFacts, StoredFile
 from orchestrator.errors import (
     CredentialsRejected,
     DownloadError,
@@ -72,6 +77,8 @@ from orchestrator.run.shelter import Shelter
 _log = structlog.get_logger("orchestrator.runner")
 STOPS_THE_RUN = (CredentialsRejected, JournalWriteFailed, OutputFull)
 """Errors no job can turn into an outcome: every later job would meet them too."""
+Watch = Callable[[State], None]
+"""Told each state a job enters (the scheduler's, for itself and the progress display)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +89,59 @@ class Outcome:
     pieces: tuple[Job, ...] = ()
 
 
-def _ignore(job: Job, state: State) -> None:
-    return None  # no one is watching
+@dataclass(frozen=True, slots=True)
+class Edges:
+    """The I/O a job needs: the API, the output tree and the journal."""
+
+    client: ApiClient
+    sink: Sink
+    journal: JobJournal
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What jobs share: slots for exports on the server, for downloads, and the downloads' grace."""
+
+    in_flight: anyio.CapacityLimiter
+    downloads: anyio.CapacityLimiter
+    shelter: Shelter
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Where the runner's time, randomness and budget pressure come from; tests pass their own."""
+
+    jitter: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    clock: Callable[[], float] = anyio.current_time
+    pressure: Callable[[], float] = lambda: 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the user asked of this run."""
+
+    started: datetime
+    """When the run started: a window not ended by then is `open`, its file not final."""
+    force: bool = False
+    verify: bool = False
+
+
+@dataclass(slots=True)
+class _Wakeups:
+    """One event per kind of export not learned yet: set when it is, to wake its waiting polls."""
+
+    events: dict[Kind, anyio.Event] = field(default_factory=dict)
+
+    def waiter(self, kind: Kind) -> anyio.Event:
+        return self.events.setdefault(kind, anyio.Event())
+
+    def wake(self, kind: Kind) -> None:
+        self.events.pop(kind, anyio.Event()).set()
+
+
+def _unwatched(state: State) -> None:
+    return None
 
 
 class JobRunner:
@@ -91,114 +149,62 @@ class JobRunner:
 
     def __init__(
         self,
-        *,
-        client: ApiClient,
-        sink: Sink,
-        journal: JobJournal,
+        edges: Edges,
+        limits: Limits,
         policies: Policies,
-        in_flight: anyio.CapacityLimiter,
-        downloads: anyio.CapacityLimiter,
-        shelter: Shelter,
-        jitter: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        on_state: Callable[[Job, State], None] = _ignore,
-        on_reused: Callable[[Job, Stored], None] = _ignore,
-        durations: DurationModel | None = None,
-        pressure: Callable[[], float] = lambda: 0.0,
-        clock: Callable[[], float] = anyio.current_time,
-        force: bool = False,
-        verify: bool = False,
-        started: datetime | None = None,
+        scouting: Scouting,
+        timing: Timing,
+        options: Options,
     ) -> None:
-        self._client = client
-        self._sink = sink
-        self._journal = journal
+        self._client, self._sink, self._journal = edges.client, edges.sink, edges.journal
+        self._limits = limits
         self._policies = policies
-        self._in_flight = in_flight
-        self._downloads = downloads
-        self._shelter = shelter
-        self._jitter = jitter
-        self._sleep = sleep
-        self._on_state = on_state
-        self._on_reused = on_reused
-        self._durations = durations if durations is not None else DurationModel()
-        self._pressure = pressure
-        self._clock = clock
-        self._force = force
-        self._verify = verify
-        self._started = started or datetime.now(UTC)
-        """When the run started: a window not ended by then is `open`, its file not final."""
-        self._warned: set[str] = set()
-        self._scouts: dict[tuple[str, int], str] = {}
-        """The export polling on the short cold schedule, per kind not yet learned."""
-        self._learned: dict[tuple[str, int], anyio.Event] = {}
-        """Set when an export of the kind is learned: the others waiting then re-plan."""
-        self._latest: dict[str, JobRecord | None] = {}
-        """The journal's record of each job as this runner last saw or wrote it."""
+        self._scouting = scouting
+        self._timing = timing
+        self._options = options
+        self._wakeups = _Wakeups()
 
     def __repr__(self) -> str:
-        return f"JobRunner(in_flight={self._in_flight!r}, downloads={self._downloads!r})"
+        return f"JobRunner({self._limits!r}, {self._scouting!r})"
 
-    async def run(self, job: Job, record: JobRecord | None) -> Outcome:
-        """Take `job` from where the journal left it to its outcome."""
+    async def run(self, job: Job, record: JobRecord | None, watch: Watch = _unwatched) -> Outcome:
+        """Take `job` from where the journal left it to its outcome; `watch` sees every state."""
         structlog.contextvars.bind_contextvars(
             job=job.key, export=job.export_name, window=job.window.start.isoformat()
         )
         reused = await self._reusable(job, record)
         if reused is not None:
-            _log.debug("orchestrator.job_reused", path=reused.path)
-            assert reused.path is not None and reused.sha256 is not None
-            kept = Stored(0, None, reused.path, reused.bytes or 0, reused.rows, reused.sha256)
-            self._on_reused(job, kept)
+            _log.debug("orchestrator.job_reused", path=reused.file and reused.file.path)
             return Outcome(reused)
-        self._latest[job.key] = record
         state = self._unsealed(job, resume(record, job.window))
-        self._on_state(job, state)
+        watch(state)
         uncertain = isinstance(state, Submit) and state.uncertain
         try:
-            final = await self._drive(job, state)
+            final = await self._drive(job, state, watch)
         finally:
-            self._latest.pop(job.key, None)  # a 100,000-job run holds only live jobs' records
-            for kind in [kind for kind, scout in self._scouts.items() if scout == job.key]:
-                del self._scouts[kind]  # a scout that ended unlearned: the next one scouts
-        outcome = _outcome(job, final, uncertain=uncertain)
-        if isinstance(final, Stored) and job.window.open_at(self._started):
-            return replace(outcome, result=replace(outcome.result, open=True))
-        return outcome
+            self._scouting.forget(job.key)  # a scout that ended unlearned: the next one scouts
+        return _outcome(job, final, uncertain=uncertain)
 
     async def record_crash(self, job: Job, reason: str) -> None:
         """Journal a job that ended in a bug, so `status` and the next run see it as failed."""
-        await self._record_final(job, Failed(0, reason))
+        with anyio.CancelScope(shield=True):
+            await self._journal.ended(job, "failed", reason, attempts=0)
 
     async def _reusable(self, job: Job, record: JobRecord | None) -> JobResult | None:
         """The journaled result of `job` if its file is still the one written (see
-        `FileSink.matches`); a file found by its sha256 under a new mtime or inode has these
-        refreshed in the journal, so it is hashed once, not on every run."""
-        if self._force or record is None or record.state not in ("downloaded", "empty"):
+        `FileSink.matches`); a file found by its sha256 under new facts has these refreshed in
+        the journal, so it is hashed once, not on every run."""
+        if self._options.force or record is None or record.state not in ("downloaded", "empty"):
             return None
-        if record.open:  # fetched before its window ended: not final, fetch it again
+        if record.file is None or record.file.open:  # fetched before its window ended: again
             return None
-        if not record.path or not record.sha256:
-            return None
-        facts = FileFacts(record.sha256, record.bytes, record.mtime_ns, record.inode)
-        found = await self._sink.matches(relative_path(job), facts, verify=self._verify)
+        found = await self._sink.matches(record.file, verify=self._options.verify)
         if found is None:
             return None
-        if (found.mtime_ns, found.inode) != (record.mtime_ns, record.inode):
-            note = "same sha256 under a new mtime or inode: reused"
-            values = {"mtime_ns": found.mtime_ns, "inode": found.inode}
-            await self._journal.record(job.key, record.state, note=note, **values)
-        return JobResult(
-            job=job,
-            status="empty" if record.state == "empty" else "downloaded",
-            attempts=record.attempts,
-            ids=record.ids,
-            path=record.path,
-            bytes=record.bytes,
-            rows=record.rows,
-            sha256=record.sha256,
-            reused=True,
-        )
+        if not found.same_place(record.file):
+            await self._journal.found_again(job, record, found)
+        status: ResultStatus = "empty" if record.state == "empty" else "downloaded"
+        return JobResult(job, status, record.attempts, record.ids, found, reused=True)
 
     def _unsealed(self, job: Job, state: State) -> State:
         """A resumed poll needs the status URL the server gave; if the journal's sealed copy
@@ -213,37 +219,40 @@ class JobRunner:
             return advance(state, Lost(reason), self._policies, job.window)
         return replace(state, ids=replace(state.ids, status_url=url))
 
-    async def _drive(self, job: Job, state: State) -> Terminal:
-        """Steps until a terminal state, within the job timeout."""
-        last = [state]
-        with anyio.move_on_after(self._policies.job_timeout_seconds) as deadline:
-            return await self._steps(job, last, deadline)
-        live = last[0]
-        assert not isinstance(live, Terminal)
+    async def _drive(self, job: Job, state: State, watch: Watch) -> Terminal:
+        """Steps until a terminal state, within the job timeout; the state is this loop's own."""
+        warned = False
+        holding_slot = False
+        try:
+            with anyio.move_on_after(self._policies.job_timeout_seconds) as deadline:
+                while not isinstance(state, Terminal):
+                    holding_slot = await self._hold_slot(state, holding_slot)
+                    event = await self._perform(job, state, deadline.deadline)
+                    if isinstance(event, StatusSeen) and event.report.unknown_state and not warned:
+                        warned = True  # once per job: it is polled on within the job timeout
+                        _log.warning(
+                            "orchestrator.unknown_runner_state",
+                            runner_state=event.report.runner_state,
+                        )
+                    state = await self._enter(job, state, event, watch)
+        finally:
+            if holding_slot:
+                self._limits.in_flight.release()
+        if isinstance(state, Terminal):
+            return state
         reason = f"not finished after {self._policies.job_timeout_seconds:g} s"
-        timed_out = await self._enter(job, live, Expired(reason))
+        timed_out = await self._enter(job, state, Expired(reason), watch)
         assert isinstance(timed_out, TimedOut)
         return timed_out
 
-    async def _steps(self, job: Job, last: list[State], deadline: anyio.CancelScope) -> Terminal:
-        holding_slot = False
-        try:
-            while True:
-                state = last[0]
-                if isinstance(state, Terminal):
-                    return state
-                remote = isinstance(state, Submit | Poll)
-                if remote and not holding_slot:
-                    await self._in_flight.acquire()
-                    holding_slot = True
-                elif not remote and holding_slot:
-                    self._in_flight.release()
-                    holding_slot = False
-                event = await self._perform(job, state, deadline.deadline)
-                last[0] = await self._enter(job, state, event)
-        finally:
-            if holding_slot:
-                self._in_flight.release()
+    async def _hold_slot(self, state: Live, holding: bool) -> bool:
+        """Hold an in-flight slot while the export is the server's (submit, poll), not otherwise."""
+        remote = isinstance(state, Submit | Poll)
+        if remote and not holding:
+            await self._limits.in_flight.acquire()
+        elif not remote and holding:
+            self._limits.in_flight.release()
+        return remote
 
     async def _perform(self, job: Job, state: Live, deadline: float) -> Event:
         """The I/O one state asks for, its outcome as an event; every expected error maps to an
@@ -257,7 +266,7 @@ class JobRunner:
                 case Fetch():
                     return await self._fetch(job, state, deadline)
                 case Cooldown():
-                    await self._sleep(self._policies.resubmit.cooldown(state.attempts))
+                    await self._timing.sleep(self._policies.resubmit.cooldown(state.attempts))
                     return CooledDown()
                 case _:
                     assert_never(state)
@@ -266,13 +275,13 @@ class JobRunner:
         except OrchestratorError as error:
             return _event_for(error)
 
-    async def _enter(self, job: Job, before: Live, event: Event) -> State:
+    async def _enter(self, job: Job, before: Live, event: Event, watch: Watch) -> State:
         """Advance, journal what the new state must leave behind, and say so in the log."""
         after = advance(before, event, self._policies, job.window)
         if isinstance(after, Terminal):
             await self._record_final(job, after)
         elif isinstance(after, Fetch) and not isinstance(before, Fetch):
-            await self._record(job, "ready")
+            await self._journal.ready(job)
             if isinstance(before, Poll) and isinstance(event, StatusSeen):
                 await self._learn(job, before, event)
         elif (
@@ -280,49 +289,28 @@ class JobRunner:
             and isinstance(before, Poll)
             and after.ids.status_url != before.ids.status_url
         ):
-            sealed = self._client.sealed(after.ids.status_url)
-            await self._record(job, "submitted", status_url=sealed)
+            await self._journal.submitted(job, self._sealed(after.ids))
         _log_change(before, after, event)
-        self._on_state(job, after)
+        watch(after)
         return after
 
     async def _submit(self, job: Job, state: Submit) -> Event:
-        before = self._latest.get(job.key)
-        announced = False
-
-        async def announce() -> None:
-            nonlocal announced
-            announced = True
-            await self._record(
-                job,
-                "submitting",
-                attempts=state.attempts + 1,
-                uncertain=int(state.uncertain),
-                workflow_id=None,
-                run_id=None,
-                status_url=None,
-                error=None,
-            )
-
-        # a stop that came while this job was handed its slot must win: from `announce` on, the
-        # create is shielded and would be sent (and, the journal failing, not be journaled)
-        await anyio.lowlevel.checkpoint_if_cancelled()
-        try:
-            ids = await self._client.submit(job, announce=announce)
-        except CredentialsRejected:
-            if announced:  # the server answered 401: nothing was created, nothing is uncertain
+        """Reserve the budget, journal the intent, send, journal the ids: one way, in order."""
+        async with self._client.reserve("create") as sender:
+            await anyio.lowlevel.checkpoint_if_cancelled()  # a stop while the budget came wins
+            with anyio.CancelScope(shield=True):  # the intent is never left without its create
+                await self._journal.intend(
+                    job, attempts=state.attempts + 1, uncertain=state.uncertain
+                )
+            try:
+                ids = await sender.submit(job)  # shielded from its first await on
+            except CredentialsRejected:  # answered 401: nothing was created
                 with anyio.CancelScope(shield=True):
-                    await self._journal.restore(job.key, before)
-            raise
+                    await self._journal.withdraw(job)
+                raise
         with anyio.CancelScope(shield=True):  # the ids must reach the journal, whatever happens
             try:
-                await self._record(
-                    job,
-                    "submitted",
-                    workflow_id=ids.workflow_id,
-                    run_id=ids.run_id,
-                    status_url=self._client.sealed(ids.status_url),
-                )
+                await self._journal.submitted(job, self._sealed(ids))
             except JournalWriteFailed as error:
                 if not error.written:  # the next run submits it again (flagged): say what it was
                     _log.error(
@@ -331,56 +319,44 @@ class JobRunner:
                         run_id=ids.run_id,
                     )
                 raise
-        return Submitted(ids, at=self._clock())
+        return Submitted(ids, at=self._timing.clock())
+
+    def _sealed(self, ids: RunIds) -> RunIds:
+        """The ids as the journal keeps them: the status URL's secret values sealed."""
+        return replace(ids, status_url=self._client.sealed(ids.status_url))
 
     async def _poll(self, job: Job, state: Poll) -> Event:
-        kind = (job.export_id, _seconds(job))
-        if not await self._wait_to_poll(job, state, kind) and state.since is not None:
-            # an export of its kind was learned meanwhile: wait for the model's time instead
-            await self._sleep(self._poll_delay(state, kind))
+        kind = _kind(job)
+        wait = self._next_poll(job, state, kind)
+        if not await self._wait(wait):  # its kind was learned meanwhile: the model says when
+            await self._timing.sleep(self._next_poll(job, state, kind).seconds)
         report = await self._client.status(state.ids.status_url)
-        if report.unknown_state and job.key not in self._warned:
-            self._warned.add(job.key)  # once per job: it is polled on within the job timeout
-            _log.warning("orchestrator.unknown_runner_state", runner_state=report.runner_state)
-        return StatusSeen(report, at=self._clock())
+        return StatusSeen(report, at=self._timing.clock())
 
-    def _poll_delay(self, state: Poll, kind: tuple[str, int]) -> float:
-        """The wait before the next poll: the learned model's, else the cold schedule's."""
-        model = None
-        elapsed = 0.0
-        if state.since is not None:  # a resumed export's age is unknown: poll it as a new kind
-            model = self._durations.estimate(*kind)
-            elapsed = self._clock() - state.since
-        return self._policies.poll.delay(
-            state.polls,
+    def _next_poll(self, job: Job, state: Poll, kind: Kind) -> PollWait:
+        elapsed = None if state.since is None else self._timing.clock() - state.since
+        return self._scouting.next_poll(
+            job.key,
+            kind,
+            polls=state.polls,
             elapsed=elapsed,
-            model=model,
-            jitter=self._jitter(),
-            pressure=self._pressure(),
+            jitter=self._timing.jitter(),
+            pressure=self._timing.pressure(),
         )
 
-    async def _wait_to_poll(self, job: Job, state: Poll, kind: tuple[str, int]) -> bool:
-        """Wait until the next poll is due; True if it is, False if the first export of a kind
-        not yet learned has just been learned (then the model says when).
-
-        Of the exports of a kind with no model yet, one scouts on the short cold schedule; the
-        others wait twice as long, and wake as soon as the scout (or any of them) is learned.
-        """
-        delay = self._poll_delay(state, kind)
-        if state.since is None or self._durations.estimate(*kind) is not None:
-            await self._sleep(delay)
+    async def _wait(self, wait: PollWait) -> bool:
+        """Sleep the wait; False if it was cut short because its kind was learned."""
+        if wait.until_learned is None:
+            await self._timing.sleep(wait.seconds)
             return True
-        scout = self._scouts.setdefault(kind, job.key)
-        if scout != job.key:
-            delay *= 2
-        learned = self._learned.setdefault(kind, anyio.Event())
+        learned = self._wakeups.waiter(wait.until_learned)
         due = True
 
         async def nap(group: anyio.abc.TaskGroup) -> None:
-            await self._sleep(delay)
+            await self._timing.sleep(wait.seconds)
             group.cancel_scope.cancel()
 
-        async def learn(group: anyio.abc.TaskGroup) -> None:
+        async def wake(group: anyio.abc.TaskGroup) -> None:
             nonlocal due
             await learned.wait()
             due = False
@@ -388,12 +364,12 @@ class JobRunner:
 
         async with anyio.create_task_group() as group:
             group.start_soon(nap, group)
-            group.start_soon(learn, group)
+            group.start_soon(wake, group)
         return due
 
     async def _fetch(self, job: Job, state: Fetch, deadline: float) -> Event:
         if state.tries:
-            await self._sleep(self._policies.retry.delay(state.tries, self._jitter()))
+            await self._timing.sleep(self._policies.retry.delay(state.tries, self._timing.jitter()))
         relative = relative_path(job)
         if not state.tries:
             await self._sink.discard_partials(relative)
@@ -403,20 +379,13 @@ class JobRunner:
                 relative, chunks, expected_size=size, report_format=job.format
             )
 
-        async with self._downloads:
-            with self._shelter.protect(deadline) as shelter:
+        async with self._limits.downloads:
+            with self._limits.shelter.protect(deadline) as shelter:
                 stored = await self._client.download(state.download_url, store)
             if shelter.cancelled_caught:  # the grace period or the job timeout ran out
                 await anyio.lowlevel.checkpoint()
                 return Cut("the download was stopped")
-        return FileStored(
-            str(stored.path),
-            stored.bytes,
-            stored.rows,
-            stored.sha256,
-            stored.mtime_ns,
-            stored.inode,
-        )
+        return FileStored(replace(stored, open=job.window.open_at(self._options.started)))
 
     async def _learn(self, job: Job, polled: Poll, seen: StatusSeen) -> None:
         """What this export took, for the polls of the exports like it (now and in later runs)."""
@@ -424,46 +393,27 @@ class JobRunner:
             return
         lower = (polled.running_at or polled.since) - polled.since
         observation = Observation(job.export_id, _seconds(job), lower, seen.at - polled.since)
-        self._durations.learn(observation)
-        kind = (observation.export_id, observation.window_seconds)
-        self._learned.pop(kind, anyio.Event()).set()  # wake the others of its kind
-        self._scouts.pop(kind, None)
+        self._wakeups.wake(self._scouting.learn(observation))  # wake the others of its kind
         await self._journal.learned(observation)
 
     async def _record_final(self, job: Job, final: Terminal) -> None:
         """A job's last word, journaled whatever cancellation arrives."""
-        values: dict[str, Any]
-        match final:
-            case Stored():
-                values = {
-                    "path": final.path,
-                    "bytes": final.bytes,
-                    "rows": final.rows,
-                    "sha256": final.sha256,
-                    "mtime_ns": final.mtime_ns,
-                    "inode": final.inode,
-                    "open": int(job.window.open_at(self._started)),
-                    "error": None,
-                }
-            case Failed():
-                values = {"attempts": final.attempts, "error": final.reason}
-            case TimedOut() | SplitUp():
-                values = {"error": final.reason}
-            case _:
-                assert_never(final)
         with anyio.CancelScope(shield=True):
-            await self._record(job, final.name, **values)
+            match final:
+                case Stored():
+                    await self._journal.stored(job, final.file)
+                case Failed():
+                    await self._journal.ended(job, "failed", final.reason, attempts=final.attempts)
+                case TimedOut():
+                    await self._journal.ended(job, "timed_out", final.reason)
+                case SplitUp():
+                    await self._journal.ended(job, "split", final.reason)
+                case _:
+                    assert_never(final)
 
-    async def _record(self, job: Job, state: StateName, **values: Any) -> None:
-        self._latest[job.key] = await self._journal.record(
-            job.key,
-            state,
-            parent_key=job.parent_key,
-            export_name=job.export_name,
-            window_start=job.window.start.isoformat(),
-            window_end=job.window.end.isoformat(),
-            **values,
-        )
+
+def _kind(job: Job) -> Kind:
+    return (job.export_id, _seconds(job))
 
 
 def _seconds(job: Job) -> int:
@@ -489,19 +439,15 @@ def _event_for(error: OrchestratorError) -> Event:
 def _outcome(job: Job, final: Terminal, *, uncertain: bool) -> Outcome:
     match final:
         case Stored():
-            return Outcome(
-                JobResult(
-                    job,
-                    final.name,
-                    final.attempts,
-                    final.ids,
-                    final.path,
-                    final.bytes,
-                    final.rows,
-                    final.sha256,
-                    resubmitted_uncertain=uncertain,
-                )
+            result = JobResult(
+                job,
+                final.name,
+                final.attempts,
+                final.ids,
+                final.file,
+                resubmitted_uncertain=uncertain,
             )
+            return Outcome(result)
         case Failed():
             return Outcome(JobResult(job, "failed", final.attempts, final.ids, error=final.reason))
         case TimedOut():
@@ -531,7 +477,7 @@ def _log_change(before: State, after: State, event: Event) -> None:
     elif isinstance(after, Cooldown | Failed | SplitUp | TimedOut):
         fields["reason"] = after.reason
     elif isinstance(after, Stored):
-        fields.update(path=after.path, bytes=after.bytes, rows=after.rows)
+        fields.update(path=after.file.path, bytes=after.file.bytes, rows=after.file.rows)
     if isinstance(after, Failed | TimedOut):
         _log.error("orchestrator.job_state", **fields)
     elif isinstance(after, Cooldown | SplitUp):

@@ -37,6 +37,7 @@ from orchestrator.core.lifecycle import (
 )
 from orchestrator.core.records import JobRecord
 from orchestrator.core.states import JOURNALED, STATE_NAMES
+from orchestrator.core.stored import StoredFile
 
 IDS = RunIds("wf", "run+/=", "https://api/status?companyKey=k")
 DAY = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
@@ -151,10 +152,11 @@ def test_downloads_are_retried_within_a_limit() -> None:
 
 def test_a_stored_file_ends_the_job_and_zero_rows_is_empty() -> None:
     """A stored file is the end; a file with zero rows is named `empty`."""
-    done = step(Fetch(1, IDS, "u"), FileStored("a/b.csv", 10, 0, "ff"))
-    assert done == Stored(1, IDS, "a/b.csv", 10, 0, "ff")
+    empty = StoredFile("a/b.csv", 10, "ff", rows=0)
+    done = step(Fetch(1, IDS, "u"), FileStored(empty))
+    assert done == Stored(1, IDS, empty)
     assert isinstance(done, Stored) and done.name == "empty"
-    assert Stored(1, IDS, "p", 10, 3, "ff").name == "downloaded"
+    assert Stored(1, IDS, StoredFile("p", 10, "ff", rows=3)).name == "downloaded"
 
 
 def test_a_lost_run_is_resubmitted_at_once_but_still_counts() -> None:
@@ -186,7 +188,7 @@ def test_the_job_timeout_ends_any_live_state(state: Submit | Poll | Fetch | Cool
         (Submit(), StatusSeen(report("RUNNING"))),
         (Poll(1, IDS), Submitted(IDS)),
         (Fetch(1, IDS, "u"), CooledDown()),
-        (Cooldown(1, "x"), FileStored("p", 1, 1, "s")),
+        (Cooldown(1, "x"), FileStored(StoredFile("p", 1, "s", rows=1))),
     ],
 )
 def test_an_impossible_event_is_a_bug_raised_at_once(state: object, event: object) -> None:
@@ -232,8 +234,8 @@ def test_every_state_name_comes_from_one_vocabulary() -> None:
         (Failed(1, "r"), "failed"),
         (TimedOut(1, None, "r"), "timed_out"),
         (SplitUp(1, "r", DAY.split()), "split"),
-        (Stored(1, None, "p", 1, 1, ""), "downloaded"),
-        (Stored(1, None, "p", 1, 0, ""), "empty"),
+        (Stored(1, None, StoredFile("p", 1, "", rows=1)), "downloaded"),
+        (Stored(1, None, StoredFile("p", 1, "", rows=0)), "empty"),
     ]
     assert [state.name for state, _ in named] == [name for _, name in named]
     assert {name for _, name in named} == set(STATE_NAMES)

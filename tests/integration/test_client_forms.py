@@ -15,8 +15,9 @@ import anyio
 import pytest
 from aiohttp import web
 
+from orchestrator.core.stored import StoredFile
 from orchestrator.edges.client import Consume, ReportsClient
-from orchestrator.edges.sink import FileSink, StoredFile
+from orchestrator.edges.sink import FileSink
 from orchestrator.edges.tally import NETWORK_ERROR, RequestTally
 from orchestrator.errors import (
     BadResponse,

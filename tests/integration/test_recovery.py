@@ -11,10 +11,10 @@ import anyio
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.core.envelope import RunIds
 from orchestrator.core.jobs import Job
 from orchestrator.core.manifest import load_manifest
 from orchestrator.core.planner import plan
-from orchestrator.core.states import StateName
 from orchestrator.edges.journal import Journal
 from orchestrator.fakeapi import FakeConfig, Faults
 from tests.integration.fakes import RunningFake, assert_tree_matches, fake_in_thread
@@ -58,22 +58,17 @@ def report_of(out: Path) -> dict[str, Any]:
     return dict(json.loads(newest.read_text()))
 
 
-def journal_with(out: Path, job: Job, state: StateName, **values: Any) -> None:
-    """Write one record as an earlier, interrupted run would have left it."""
+def journal_with(out: Path, job: Job, ids: RunIds | None = None) -> None:
+    """Journal a create as an earlier, interrupted run would have left it: its intent alone
+    (`submitting`), or with the server's ids (`submitted`)."""
 
     async def write() -> None:
         journal = Journal(out / ".orchestrator" / "journal.sqlite")
         journal.open()
         try:
-            await journal.record(
-                job.key,
-                state,
-                export_name=job.export_name,
-                window_start=job.window.start.isoformat(),
-                window_end=job.window.end.isoformat(),
-                attempts=1,
-                **values,
-            )
+            await journal.intend(job, attempts=1, uncertain=False)
+            if ids is not None:
+                await journal.submitted(job, ids)
         finally:
             journal.close()
 
@@ -123,7 +118,7 @@ def test_an_uncertain_submit_is_resubmitted_once_and_reported(
     """A job journaled as `submitting` (ids never recorded) is submitted again and flagged."""
     out = tmp_path / "out"
     job = jobs_of(manifest)[0]
-    journal_with(out, job, "submitting")
+    journal_with(out, job)
     with fake_in_thread(FakeConfig(job_duration=0.005)) as fake:
         assert run(manifest, fake, out, monkeypatch) == 0
     entries = {e["key"]: e for e in report_of(out)["jobs"]}
@@ -139,14 +134,7 @@ def test_a_run_the_server_no_longer_knows_is_submitted_again(
     job = jobs_of(manifest)[0]
     with fake_in_thread(FakeConfig(job_duration=0.005)) as fake:
         lost = f"{fake.fake.base_url}/api/public/reports/report/00000000-0000-0000-0000-000000000000/MjM%3D/status?companyKey={fake.config.company_key}"
-        journal_with(
-            out,
-            job,
-            "submitted",
-            workflow_id="00000000-0000-0000-0000-000000000000",
-            run_id="MjM=",
-            status_url=lost,
-        )
+        journal_with(out, job, RunIds("00000000-0000-0000-0000-000000000000", "MjM=", lost))
         assert run(manifest, fake, out, monkeypatch) == 0
         assert fake.fake.counters.rejections["not_found"] == 1
     entry = next(e for e in report_of(out)["jobs"] if e["key"] == job.key)
@@ -222,9 +210,7 @@ def test_status_shows_counts_failures_and_the_oldest_pending(
     config = FakeConfig(job_duration=0.005, faults=Faults(failing_exports=frozenset({"user"})))
     with fake_in_thread(config) as fake:
         run(manifest, fake, out, monkeypatch, ORCHESTRATOR_MIN_WINDOW_SECONDS="86400")
-    journal_with(
-        out, jobs_of(manifest)[0], "submitted", workflow_id="w", run_id="r", status_url="u"
-    )
+    journal_with(out, jobs_of(manifest)[0], RunIds("w", "r", "u"))
     capsys.readouterr()
     assert main(["status", "--out", str(out)]) == 1  # the journal holds failed jobs
     shown = capsys.readouterr().out

@@ -7,16 +7,19 @@ The `Gate` names every await point of a job's life; a test can cancel the job at
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.lowlevel
 
 from orchestrator.core.envelope import RunIds, StatusReport
 from orchestrator.core.jobs import Job, Window
+from orchestrator.core.records import JobRecord
 from orchestrator.core.states import StateName
+from orchestrator.edges.journal_writes import Change
 from orchestrator.edges.memory_journal import MemoryJournal
 from orchestrator.edges.memory_sink import MemorySink as MemorySink
 from orchestrator.errors import SealBroken
@@ -72,18 +75,18 @@ class GatedJournal(MemoryJournal):
         super().__init__(clock=lambda: 0.0)
         self.gate = gate
 
-    async def record(
-        self, key: str, state: StateName, *, note: str | None = None, **values: Any
-    ) -> Any:
+    async def _apply(
+        self, job: Job, state: StateName, change: Change, note: str | None
+    ) -> JobRecord | None:
         await self.gate.at(f"journal:{state}")
-        return await super().record(key, state, note=note, **values)
+        return await super()._apply(job, state, change, note)
 
 
 class ScriptedClient:
     """Answers from a script: the status reports in order (the last one repeats), then a file.
 
-    It keeps the real client's promise about `announce`: once announced, the create request is
-    shielded and always gets its answer.
+    It keeps the real client's promise: `reserve` waits for the budget (the gate's "budget"), and
+    the create it hands back is shielded from its first await, so it always gets its answer.
     """
 
     def __init__(
@@ -101,14 +104,14 @@ class ScriptedClient:
         self.sent: list[Job] = []
         self.polls = 0
 
-    async def submit(
-        self, job: Job, *, announce: Callable[[], Awaitable[None]] | None = None
-    ) -> RunIds:
+    @asynccontextmanager
+    async def reserve(self, kind: str) -> AsyncIterator[Reservation]:
         await self.gate.at("budget")
+        yield Reservation(self)
+
+    async def create(self, job: Job) -> RunIds:
         error = self.submit_error(job)
         with anyio.CancelScope(shield=True):
-            if announce is not None:
-                await announce()
             await self.gate.at("create")
             self.sent.append(job)
         if error is not None:
@@ -140,3 +143,13 @@ class ScriptedClient:
         if "broken" in url:
             raise SealBroken("the password changed")
         return url.replace("companyKey=SEALED", "companyKey=k")
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """The scripted client's budget for one create, taken."""
+
+    client: ScriptedClient
+
+    async def submit(self, job: Job) -> RunIds:
+        return await self.client.create(job)

@@ -8,14 +8,12 @@ from pathlib import Path
 import anyio
 import pytest
 
+from orchestrator.core.envelope import RunIds
 from orchestrator.edges.journal import Journal, read_records
 from orchestrator.errors import JournalLocked, JournalUnavailable
+from tests.unit.edges import day_job
 
-IDENTITY = {
-    "export_name": "conversations",
-    "window_start": "2024-01-01T00:00:00+00:00",
-    "window_end": "2024-01-02T00:00:00+00:00",
-}
+JOB = day_job("conversations")
 
 
 @pytest.mark.anyio
@@ -24,23 +22,24 @@ async def test_records_survive_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
     journal = Journal(path)
     journal.open()
-    await journal.record("k1", "submitting", attempts=1, **IDENTITY)
-    await journal.record(
-        "k1", "submitted", workflow_id="wf", run_id="r+/=", status_url="https://a/s"
-    )
+    await journal.intend(JOB, attempts=1, uncertain=False)
+    await journal.submitted(JOB, RunIds("wf", "r+/=", "https://a/s"))
     journal.close()
 
     again = Journal(path)
     again.open()
     try:
-        record = (await again.load())["k1"]
+        record = (await again.load())[JOB.key]
         assert (record.state, record.workflow_id, record.run_id, record.attempts) == (
             "submitted",
             "wf",
             "r+/=",
             1,
         )
-        assert [state for state, _, _ in await again.history("k1")] == ["submitting", "submitted"]
+        assert [state for state, _, _ in await again.history(JOB.key)] == [
+            "submitting",
+            "submitted",
+        ]
     finally:
         again.close()
 
@@ -83,22 +82,22 @@ async def test_readers_see_committed_states_while_a_run_writes(tmp_path: Path) -
         async with anyio.create_task_group() as group:
             group.start_soon(reader)
             for index in range(200):
-                await journal.record(f"k{index}", "submitting", **IDENTITY)
+                await journal.intend(day_job(f"k{index}"), attempts=1, uncertain=False)
     journal.close()
     assert seen == sorted(seen)
     assert read() == 200
 
 
 @pytest.mark.anyio
-async def test_unknown_states_and_columns_are_refused(tmp_path: Path) -> None:
-    """A typo in a state or column name is a programming error, caught at once."""
+async def test_unknown_states_are_refused(tmp_path: Path) -> None:
+    """A typo in a state name is a programming error, caught at once (a column can no longer be
+    misspelt: each write names its fields in the journal's typed methods)."""
     journal = Journal(tmp_path / "j.sqlite")
     journal.open()
     try:
         with pytest.raises(ValueError, match="state"):
-            await journal.record("k", "donwloaded", **IDENTITY)  # type: ignore[arg-type]
-        with pytest.raises(ValueError, match="columns"):
-            await journal.record("k", "failed", colour="red", **IDENTITY)
+            await journal.ended(JOB, "donwloaded", "x")  # type: ignore[arg-type]
+        assert await journal.load() == {}
     finally:
         journal.close()
 

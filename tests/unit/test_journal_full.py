@@ -8,16 +8,15 @@ from pathlib import Path
 import anyio
 import pytest
 
+from orchestrator.core.envelope import RunIds
 from orchestrator.edges.journal import Journal, read_records
 from orchestrator.errors import JournalWriteFailed
 from orchestrator.exit_codes import ExitCode, exit_code_for
 from tests.fulldisk import FullDiskJournal
+from tests.unit.edges import day_job
 
-IDENTITY = {
-    "export_name": "conversations",
-    "window_start": "2024-01-01T00:00:00+00:00",
-    "window_end": "2024-01-02T00:00:00+00:00",
-}
+JOB = day_job("conversations")
+IDS = RunIds("wf", "r", "u")
 
 
 @pytest.mark.anyio
@@ -29,12 +28,12 @@ async def test_a_write_that_meets_a_full_disk_uses_the_reserve_and_still_says_so
     journal = FullDiskJournal("submitted", failures=1)(tmp_path / "journal.sqlite")
     journal.open()
     try:
-        await journal.record("k", "submitting", attempts=1, **IDENTITY)
+        await journal.intend(JOB, attempts=1, uncertain=False)
         with anyio.fail_after(5), pytest.raises(JournalWriteFailed, match="disk is full"):
-            await journal.record("k", "submitted", workflow_id="wf", run_id="r", status_url="u")
+            await journal.submitted(JOB, IDS)
     finally:
         journal.close()
-    assert read_records(tmp_path / "journal.sqlite")["k"].workflow_id == "wf"
+    assert read_records(tmp_path / "journal.sqlite")[JOB.key].workflow_id == "wf"
 
 
 @pytest.mark.anyio
@@ -46,12 +45,12 @@ async def test_a_journal_that_cannot_be_written_raises_and_keeps_its_last_state(
     journal = FullDiskJournal("submitted", failures=2)(tmp_path / "journal.sqlite")
     journal.open()
     try:
-        await journal.record("k", "submitting", attempts=1, **IDENTITY)
+        await journal.intend(JOB, attempts=1, uncertain=False)
         with anyio.fail_after(5), pytest.raises(JournalWriteFailed, match="cannot write"):
-            await journal.record("k", "submitted", workflow_id="wf", run_id="r", status_url="u")
+            await journal.submitted(JOB, IDS)
     finally:
         journal.close()
-    assert read_records(tmp_path / "journal.sqlite")["k"].state == "submitting"
+    assert read_records(tmp_path / "journal.sqlite")[JOB.key].state == "submitting"
 
 
 @pytest.mark.anyio
@@ -68,7 +67,7 @@ async def test_sqlites_own_full_error_is_a_journal_write_failure(tmp_path: Path)
         connection.execute(f"PRAGMA max_page_count = {pages}")
         with anyio.fail_after(10), pytest.raises(JournalWriteFailed, match=str(path)) as caught:
             for index in range(1000):
-                await journal.record(f"k{index}", "submitting", note="x" * 500, **IDENTITY)
+                await journal.ended(day_job(f"k{index}"), "failed", "x" * 500)
     finally:
         journal.close()
     assert exit_code_for(caught.value) == ExitCode.SOME_FAILED

@@ -12,6 +12,7 @@ from orchestrator.cli import main
 from orchestrator.edges.journal import Journal, read_records
 from orchestrator.errors import JournalLocked
 from tests.integration.fakes import FAST_SETTINGS
+from tests.unit.edges import day_job
 
 LEGACY_SCHEMA = """
 CREATE TABLE jobs (
@@ -142,13 +143,15 @@ async def test_a_journal_from_before_schema_versions_is_read_and_stamped(tmp_pat
     try:
         record = (await journal.load())["k1"]
         assert (record.state, record.ids is not None) == ("submitted", True)
-        await journal.record("k1", "ready")
+        await journal.ended(day_job(), "failed", "written to the journal brought up to date")
     finally:
         journal.close()
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA user_version").fetchone()[0] >= 1
     connection.close()
-    assert read_records(path)["k1"].state == "ready"
+    records = read_records(path)
+    assert records["k1"].state == "submitted"  # the old record, read through the new columns
+    assert records[day_job().key].state == "failed"  # a write that needs every later column
 
 
 def test_a_second_run_is_refused_whatever_files_beside_the_journal_were_deleted(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 import anyio
@@ -16,9 +18,11 @@ from orchestrator.core.jobs import Job
 from orchestrator.core.layout import relative_path
 from orchestrator.core.records import JobRecord
 from orchestrator.core.results import JobResult
+from orchestrator.core.scouting import Scouting
+from orchestrator.core.stored import StoredFile
 from orchestrator.edges.memory_journal import MemoryJournal
-from orchestrator.edges.sink import FileFacts, FileSink
-from orchestrator.run.runner import JobRunner
+from orchestrator.edges.sink import FileSink
+from orchestrator.run.runner import Edges, JobRunner, Limits, Options, Timing
 from orchestrator.run.shelter import Shelter
 from tests.unit.edges import BODY, Gate, ScriptedClient, day_job
 from tests.unit.test_runner import POLICIES
@@ -35,16 +39,12 @@ class Reruns:
 
     async def run(self, job: Job, root: Path, *, verify: bool = False) -> JobResult:
         runner = JobRunner(
-            client=self.client,
-            sink=FileSink(root),
-            journal=self.journal,
-            policies=POLICIES,
-            in_flight=anyio.CapacityLimiter(1),
-            downloads=anyio.CapacityLimiter(1),
-            shelter=Shelter(grace_seconds=1.0),
-            jitter=lambda: 0.5,
-            sleep=lambda seconds: anyio.lowlevel.checkpoint(),
-            verify=verify,
+            Edges(self.client, FileSink(root), self.journal),
+            Limits(anyio.CapacityLimiter(1), anyio.CapacityLimiter(1), Shelter(grace_seconds=1.0)),
+            POLICIES,
+            Scouting(POLICIES.poll),
+            Timing(jitter=lambda: 0.5, sleep=lambda seconds: anyio.lowlevel.checkpoint()),
+            Options(datetime.now(UTC), verify=verify),
         )
         record = (await self.journal.load()).get(job.key)
         with anyio.fail_after(5):
@@ -72,8 +72,9 @@ async def test_a_tree_copied_with_cp_a_is_reused_and_hashed_only_once(tmp_path: 
     again = await reruns.run(job, tmp_path / "b")
 
     assert again.reused and len(reruns.client.sent) == 1
-    record = await reruns.record(job)
-    assert (record.inode, record.mtime_ns) == (copied.stat().st_ino, copied.stat().st_mtime_ns)
+    file = (await reruns.record(job)).file
+    assert file is not None
+    assert (file.inode, file.mtime_ns) == (copied.stat().st_ino, copied.stat().st_mtime_ns)
     same_size_edit_keeping_stat(copied, copied.stat())
     assert (await reruns.run(job, tmp_path / "b")).reused, "the fast path read the file"
     assert not (await reruns.run(job, tmp_path / "b", verify=True)).reused
@@ -88,7 +89,8 @@ async def test_a_touched_file_is_reused_and_an_edited_one_exported_again(tmp_pat
     os.utime(path, ns=(0, 1_000_000_000))
 
     assert (await reruns.run(job, tmp_path)).reused
-    assert (await reruns.record(job)).mtime_ns == 1_000_000_000
+    file = (await reruns.record(job)).file
+    assert file is not None and file.mtime_ns == 1_000_000_000
     path.write_bytes(bytes(reversed(BODY)))
     assert not (await reruns.run(job, tmp_path)).reused
     assert len(reruns.client.sent) == 2 and path.read_bytes() == BODY
@@ -102,10 +104,10 @@ async def test_another_size_is_never_the_file_whatever_the_other_facts(tmp_path:
     path.parent.mkdir()
     path.write_bytes(b"A\n1\n2\n")
     stat = path.stat()
-    grown = FileFacts(_sha256(path), stat.st_size - 2, stat.st_mtime_ns, stat.st_ino)
+    grown = recorded_as(relative, path, size=stat.st_size - 2)
 
-    assert await sink.matches(relative, grown) is None
-    assert await sink.matches(relative, grown, verify=True) is None
+    assert await sink.matches(grown) is None
+    assert await sink.matches(grown, verify=True) is None
 
 
 async def test_a_file_with_its_recorded_facts_is_found_as_recorded(tmp_path: Path) -> None:
@@ -116,11 +118,15 @@ async def test_a_file_with_its_recorded_facts_is_found_as_recorded(tmp_path: Pat
     path.parent.mkdir()
     path.write_bytes(BODY)
     stat = path.stat()
-    recorded = FileFacts(_sha256(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    recorded = recorded_as(relative, path, size=stat.st_size)
+    without_facts = replace(recorded, mtime_ns=None, inode=None)
 
-    assert await sink.matches(relative, recorded) == recorded
-    assert await sink.matches(relative, FileFacts(recorded.sha256, len(BODY))) == recorded
+    assert await sink.matches(recorded) == recorded
+    assert await sink.matches(without_facts) == recorded
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def recorded_as(relative: PurePosixPath, path: Path, *, size: int) -> StoredFile:
+    """The file at `path` as a journal would record it: its hash and stat, the size given."""
+    stat = path.stat()
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    return StoredFile(relative.as_posix(), size, sha256, None, False, stat.st_mtime_ns, stat.st_ino)

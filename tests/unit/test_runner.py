@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -17,11 +17,14 @@ import pytest
 from orchestrator.core.backoff import ResubmitPolicy, RetryPolicy
 from orchestrator.core.jobs import Job
 from orchestrator.core.lifecycle import Policies, State
-from orchestrator.core.polling import PollPolicy
+from orchestrator.core.polling import DurationModel, Observation, PollPolicy
 from orchestrator.core.records import JobRecord
 from orchestrator.core.results import JobResult
+from orchestrator.core.scouting import Scouting
 from orchestrator.errors import CredentialsRejected, ExportRefused
-from orchestrator.run.runner import JobRunner, Outcome
+from orchestrator.run.progress import RunProgress
+from orchestrator.run.runner import Edges, JobRunner, Limits, Options, Outcome, Timing, Watch
+from orchestrator.run.scheduler import LaunchLimits, Scheduler, StopCause, StopRules
 from orchestrator.run.shelter import Shelter
 from tests.unit.edges import (
     BODY,
@@ -44,39 +47,48 @@ POLICIES = Policies(
 
 
 class Rig:
-    """A runner over a scripted client, a memory sink and a gated memory journal."""
+    """A runner over a scripted client, a memory sink and a gated memory journal; its sleeps,
+    clock and start time are the test's to give."""
 
-    def __init__(self, client: ScriptedClient | None = None, **policy: Any) -> None:
+    def __init__(
+        self,
+        client: ScriptedClient | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = anyio.current_time,
+        started: datetime | None = None,
+        **policy: Any,
+    ) -> None:
         self.gate = client.gate if client else Gate()
         self.client = client or ScriptedClient(self.gate)
         self.journal = GatedJournal(self.gate)
         self.sink = MemorySink()
+        self.shelter = Shelter(grace_seconds=1.0)
         self.sleeps: list[float] = []
         self.path: list[str] = []
-        self.runner = JobRunner(
-            client=self.client,
-            sink=self.sink,
-            journal=self.journal,
-            policies=replace(POLICIES, **policy),
-            in_flight=anyio.CapacityLimiter(4),
-            downloads=anyio.CapacityLimiter(2),
-            shelter=Shelter(grace_seconds=1.0),
-            jitter=lambda: 0.5,
-            sleep=self.sleep,
-            on_state=self.changed,
+        policies = replace(POLICIES, **policy)
+        self.runner = self.runner_class(
+            Edges(self.client, self.sink, self.journal),
+            Limits(anyio.CapacityLimiter(4), anyio.CapacityLimiter(2), self.shelter),
+            policies,
+            Scouting(policies.poll),
+            Timing(jitter=lambda: 0.5, sleep=sleep or self.sleep, clock=clock),
+            Options(started or datetime.now(UTC)),
         )
+
+    runner_class: type[JobRunner] = JobRunner
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         await self.gate.at("sleep")
 
-    def changed(self, job: Job, state: State) -> None:
+    def changed(self, state: State) -> None:
         if not self.path or self.path[-1] != state.name:
             self.path.append(state.name)
 
     async def run(self, job: Job, record: JobRecord | None = None) -> Outcome:
         with anyio.fail_after(5):
-            return await self.runner.run(job, record)
+            return await self.runner.run(job, record, self.changed)
 
     async def state(self, job: Job) -> str | None:
         record = (await self.journal.load()).get(job.key)
@@ -89,7 +101,8 @@ async def test_a_job_goes_through_every_state_to_its_file() -> None:
     job = day_job()
     outcome = await rig.run(job)
     assert outcome.result.status == "downloaded"
-    assert outcome.result.rows == 2 and outcome.result.bytes == len(BODY)
+    assert outcome.result.file is not None
+    assert outcome.result.file.rows == 2 and outcome.result.file.bytes == len(BODY)
     assert rig.path == ["submitting", "submitted", "ready", "downloaded"]
     history = [state for state, _, _ in await rig.journal.history(job.key)]
     assert history == ["submitting", "submitted", "ready", "downloaded"]
@@ -157,12 +170,11 @@ async def test_the_job_timeout_is_journaled() -> None:
     """A job still running at its timeout ends timed_out, and the journal says so."""
     gate = Gate()
     client = ScriptedClient(gate, [running()])
-    rig = Rig(client, job_timeout_seconds=0.05)
 
     async def wait(seconds: float) -> None:
-        await anyio.sleep_forever()
+        await anyio.sleep_forever()  # the poll waits forever; only the timeout ends it
 
-    rig.runner._sleep = wait  # the poll waits forever; only the timeout ends it
+    rig = Rig(client, sleep=wait, job_timeout_seconds=0.05)
     job = day_job()
     outcome = await rig.run(job)
     assert outcome.result.status == "timed_out"
@@ -208,49 +220,56 @@ async def test_cancellation_at_any_point_never_loses_ids_nor_claims_a_false_subm
         assert record is not None and record.workflow_id == "wf1", record
 
 
+class CountingRunner(JobRunner):
+    """A runner that counts the jobs it runs at once."""
+
+    live = most = 0
+
+    async def run(
+        self, job: Job, record: JobRecord | None, watch: Watch = lambda state: None
+    ) -> Outcome:
+        CountingRunner.live += 1
+        CountingRunner.most = max(CountingRunner.most, CountingRunner.live)
+        try:
+            return await super().run(job, record, watch)
+        finally:
+            CountingRunner.live -= 1
+
+
 class SchedulerRig(Rig):
-    """A scheduler over the rig's runner, with a launch limit of one."""
+    """A scheduler over the rig's runner, with a launch limit of one and no signal handling."""
+
+    runner_class = CountingRunner
 
     async def schedule(
         self, jobs: list[Job], *, stop_when: Callable[[Rig], Awaitable[None]] | None = None
-    ) -> tuple[list[JobResult], Any]:
-        from orchestrator.run.progress import RunProgress
-        from orchestrator.run.scheduler import Scheduler
-
+    ) -> tuple[list[JobResult], Scheduler]:
+        CountingRunner.live = CountingRunner.most = 0
         progress = RunProgress(len(jobs))
-
-        def changed(job: Job, state: State) -> None:
-            progress.changed(job, state)
-            self.changed(job, state)
-
-        self.runner._on_state = changed
-        run = self.runner.run
-        self.live = self.most = 0
-
-        async def counted(job: Job, record: JobRecord | None) -> Outcome:
-            self.live += 1
-            self.most = max(self.most, self.live)
-            try:
-                return await run(job, record)
-            finally:
-                self.live -= 1
-
-        self.runner.run = counted  # type: ignore[method-assign]
-        shelter = Shelter(grace_seconds=1.0)
-        self.runner._shelter = shelter
+        limits = LaunchLimits(launch_limit=1, shelter=self.shelter)
         with anyio.fail_after(5):
-            async with Scheduler(
-                self.runner, progress, launch_limit=1, shelter=shelter
-            ) as scheduler:
+            async with (
+                Scheduler(self.runner, progress, limits, StopRules(signals=False)) as scheduler,
+                anyio.create_task_group() as stopper,
+            ):
+                self.scheduler = scheduler
                 if stop_when is not None:
 
-                    async def stopper() -> None:
+                    async def stop() -> None:
                         await stop_when(self)
-                        scheduler.stop()
+                        scheduler.stop(StopCause("the test stopped it"))
 
-                    scheduler._group.start_soon(stopper)  # type: ignore[union-attr]
-                await scheduler.run(jobs, await self.journal.load())
-        return scheduler.results(jobs), scheduler
+                    stopper.start_soon(stop)
+                try:
+                    results = await scheduler.run(jobs, await self.journal.load())
+                except CredentialsRejected as error:  # leaves the task group bare, not grouped
+                    rejected: CredentialsRejected | None = error
+                else:
+                    rejected = None
+                stopper.cancel_scope.cancel()
+        if rejected is not None:
+            raise rejected
+        return results, scheduler
 
 
 async def test_split_pieces_run_under_the_same_launch_limit() -> None:
@@ -261,7 +280,7 @@ async def test_split_pieces_run_under_the_same_launch_limit() -> None:
     results, _ = await rig.schedule([job])
     assert [r.status for r in results] == ["split", "downloaded", "downloaded"]
     assert [r.job.parent_key for r in results] == [None, job.key, job.key]
-    assert rig.most == 1
+    assert CountingRunner.most == 1
 
 
 async def test_a_stop_reports_started_jobs_interrupted_and_the_rest_not_started() -> None:
@@ -289,9 +308,14 @@ async def test_rejected_credentials_stop_the_run_and_keep_finished_results() -> 
         )
     )
     jobs = [day_job(name) for name in ("a", "b", "c")]
-    results, scheduler = await rig.schedule(jobs)
-    assert scheduler.rejected is rejected
-    assert [r.status for r in results] == ["downloaded", "not_started", "not_started"]
+    with pytest.raises(CredentialsRejected) as raised:
+        await rig.schedule(jobs)
+    assert raised.value is rejected
+    assert [r.status for r in rig.scheduler.results(jobs)] == [
+        "downloaded",
+        "not_started",
+        "not_started",
+    ]
     assert [(await rig.state(job)) for job in jobs] == ["downloaded", None, None]
 
 
@@ -317,8 +341,8 @@ class TimedClient(ScriptedClient):
         super().__init__(gate)
         self.clock, self.seconds, self.submitted_at = clock, seconds, 0.0
 
-    async def submit(self, job: Job, *, announce: Any = None) -> Any:
-        ids = await super().submit(job, announce=announce)
+    async def create(self, job: Job) -> Any:
+        ids = await super().create(job)
         self.submitted_at = self.clock[0]
         return ids
 
@@ -331,13 +355,16 @@ async def test_polls_learn_when_an_export_is_likely_done() -> None:
     """The first export of a kind is polled on a growing schedule; the ones after it are polled
     near the learned finish, about once each, and the journal keeps what was learned."""
     now = [0.0]
-    rig = Rig(TimedClient(Gate(), now, seconds=30.0), poll=PollPolicy(max_seconds=600))
 
     async def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    rig.runner._sleep = sleep
-    rig.runner._clock = lambda: now[0]
+    rig = Rig(
+        TimedClient(Gate(), now, seconds=30.0),
+        sleep=sleep,
+        clock=lambda: now[0],
+        poll=PollPolicy(max_seconds=600),
+    )
     polls = []
     for _ in range(10):
         before = rig.client.polls
@@ -352,61 +379,48 @@ async def test_a_file_of_a_window_not_ended_at_the_start_is_open_and_not_reused(
     """A run that started before the window's end stores its file as open (fetched again next
     time); a run that started after it stores it as final, and the next run reuses it."""
     job = day_job()
-    before_end = Rig()
-    before_end.runner._started = job.window.end - timedelta(hours=1)
+    before_end = Rig(started=job.window.end - timedelta(hours=1))
     outcome = await before_end.run(job)
     record = (await before_end.journal.load())[job.key]
-    assert outcome.result.open and record.open == 1
+    assert outcome.result.file is not None and outcome.result.file.open
+    assert record.file is not None and record.file.open
     again = await before_end.run(job, record)
     assert not again.result.reused and len(before_end.client.sent) == 2
 
-    after_end = Rig()
-    after_end.runner._started = job.window.end + timedelta(minutes=1)
+    after_end = Rig(started=job.window.end + timedelta(minutes=1))
     await after_end.run(job)
     record = (await after_end.journal.load())[job.key]
-    assert record.open == 0
+    assert record.file is not None and not record.file.open
     assert (await after_end.run(job, record)).result.reused
 
 
 async def test_one_export_scouts_a_new_kind_and_the_others_wake_when_it_is_learned() -> None:
-    """Of the exports of a kind with no history, the first polls on the short schedule and the
-    others wait twice as long; once one is learned, a waiting one wakes to poll at the model's
-    time instead of sleeping on."""
-    from orchestrator.core.envelope import RunIds
-    from orchestrator.core.lifecycle import Poll, StatusSeen
-
-    rig = Rig(poll=PollPolicy(first_seconds=5, growth=2, max_seconds=60))
+    """Of two exports of a kind with no history, the first polls on the short schedule and the
+    second waits twice as long; once the first is learned, the second wakes at once and waits the
+    model's time instead of sleeping on (its 10 s wait would never end by itself)."""
     now = [0.0]
-    rig.runner._clock = lambda: now[0]
     naps: list[float] = []
+    other_napping = anyio.Event()
 
     async def nap(seconds: float) -> None:
         naps.append(seconds)
-        await anyio.sleep_forever()  # only learning ends these waits
+        if seconds == 5.0:  # the scout: ready when it polls, once the other one waits too
+            await other_napping.wait()
+            now[0] = 5.0
+        elif seconds == 10.0:  # the other: only learning ends this wait
+            other_napping.set()
+            await anyio.sleep_forever()
 
-    rig.runner._sleep = nap
+    policy = PollPolicy(first_seconds=5, growth=2, max_seconds=60)
+    rig = Rig(sleep=nap, clock=lambda: now[0], poll=policy)
     scout, other = day_job("scout"), day_job("other")
-    kind = ("conversation", 86400)
-    ids = RunIds("wf", "run", "https://api/status/1?companyKey=k")
-    waiting = Poll(1, ids, since=0.0)
-    woke: list[bool] = []
-
-    async def wait(job: Job) -> None:
-        woke.append(await rig.runner._wait_to_poll(job, waiting, kind))
-
     with anyio.fail_after(3):
         async with anyio.create_task_group() as group:
-            group.start_soon(wait, scout)
+            group.start_soon(rig.run, scout)
             await anyio.wait_all_tasks_blocked()
-            group.start_soon(wait, other)
-            await anyio.wait_all_tasks_blocked()
-            assert naps == [5.0, 10.0]  # the scout's short first wait, and twice that
-            now[0] = 1.0
-            polled = Poll(1, ids, since=0.0, running_at=0.5)
-            await rig.runner._learn(scout, polled, StatusSeen(completed(), at=1.0))
-    assert woke == [False, False]
-    model = rig.runner._durations.estimate(*kind)
-    assert model is not None
-    expected = rig.runner._policies.poll.delay(0, elapsed=1.0, model=model, jitter=0.5)
-    assert rig.runner._poll_delay(waiting, kind) == expected  # the model's time, not 5 or 10 s
-    assert kind not in rig.runner._scouts
+            group.start_soon(rig.run, other)
+    model = DurationModel()
+    model.learn(Observation("conversation", 86400, 0.0, 5.0))
+    learned = policy.delay(0, elapsed=5.0, model=model.estimate("conversation", 86400), jitter=0.5)
+    assert naps == [5.0, 10.0, learned]
+    assert len(rig.client.sent) == 2 and len(rig.sink.files) == 2

@@ -6,12 +6,14 @@ import hashlib
 import os
 import stat
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import pytest
 
-from orchestrator.edges.sink import FileFacts, FileSink
+from orchestrator.edges.sink import FileSink
 from orchestrator.errors import DownloadCut, SinkError
+from tests.unit.edges import day_job
 
 
 async def stream(*chunks: bytes, fail: Exception | None = None) -> AsyncIterator[bytes]:
@@ -39,7 +41,7 @@ async def test_a_complete_file_is_renamed_into_place_with_its_hash(tmp_path: Pat
     assert (stored.bytes, stored.rows) == (12, 2)
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     assert stat.S_IMODE(target.parent.stat().st_mode) == 0o750
-    assert await sink.matches(relative, FileFacts(stored.sha256))
+    assert await sink.matches(replace(stored, mtime_ns=None, inode=None))  # found by its hash
     assert leftovers(tmp_path) == [target]
 
 
@@ -50,14 +52,13 @@ async def test_a_rerun_trusts_an_unchanged_stat_and_hashes_a_changed_file(tmp_pa
     sink = FileSink(tmp_path)
     relative = PurePosixPath("a/b.csv")
     stored = await sink.store(relative, stream(b"A\n1\n"), expected_size=4, report_format="csv")
-    facts = FileFacts(stored.sha256, stored.bytes, stored.mtime_ns, stored.inode)
     target = tmp_path / relative
-    assert await sink.matches(relative, facts)
+    assert await sink.matches(stored) == stored
     target.write_bytes(b"A\n2\n")  # same size, new mtime: hashed, and found changed
-    assert not await sink.matches(relative, facts)
+    assert not await sink.matches(stored)
     os.utime(target, ns=(stored.mtime_ns or 0, stored.mtime_ns or 0))  # an edit hiding its mtime
-    assert await sink.matches(relative, facts)
-    assert not await sink.matches(relative, facts, verify=True)
+    assert await sink.matches(stored)
+    assert not await sink.matches(stored, verify=True)
 
 
 @pytest.mark.anyio
@@ -198,7 +199,7 @@ async def test_every_folder_and_file_the_tool_creates_is_private(tmp_path: Path)
     from datetime import UTC, datetime
 
     from orchestrator.edges.journal import Journal
-    from orchestrator.edges.report import write_report
+    from orchestrator.edges.report import RunHeader, write_report
 
     out = tmp_path / "deep" / "out"
     await FileSink(out).store(
@@ -206,9 +207,9 @@ async def test_every_folder_and_file_the_tool_creates_is_private(tmp_path: Path)
     )
     journal = Journal(out / ".orchestrator" / "journal.sqlite")
     journal.open()
-    await journal.record("k", "submitting", export_name="x", window_start="s", window_end="e")
+    await journal.intend(day_job("x"), attempts=1, uncertain=False)
     now = datetime.now(UTC)
-    write_report(out, "run", [], started=now, finished=now, exit_code=0, manifest="m", as_of="d")
+    write_report(out, RunHeader("run", "m", "d", now, now, 0), [])
     for path in [tmp_path / "deep", *(tmp_path / "deep").rglob("*")]:
         expected = 0o750 if path.is_dir() else 0o640
         assert stat.S_IMODE(path.stat().st_mode) == expected, path

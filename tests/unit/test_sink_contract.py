@@ -9,9 +9,10 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from orchestrator.core.stored import StoredFile
 from orchestrator.edges.memory_sink import MemorySink
 from orchestrator.edges.ports import Sink
-from orchestrator.edges.sink import FileFacts, FileSink
+from orchestrator.edges.sink import FileSink
 from orchestrator.errors import DownloadCut, SinkError
 
 pytestmark = pytest.mark.anyio
@@ -31,8 +32,9 @@ async def stream(*parts: bytes, fail: Exception | None = None) -> AsyncIterator[
         raise fail
 
 
-def facts_of(body: bytes) -> FileFacts:
-    return FileFacts(hashlib.sha256(body).hexdigest(), len(body))
+def recorded(body: bytes, path: PurePosixPath = RELATIVE) -> StoredFile:
+    """A file as a journal would record it, without the folder's facts."""
+    return StoredFile(path.as_posix(), len(body), hashlib.sha256(body).hexdigest(), rows=None)
 
 
 async def test_a_stored_file_is_hashed_counted_and_found_again(sink: Sink) -> None:
@@ -40,19 +42,20 @@ async def test_a_stored_file_is_hashed_counted_and_found_again(sink: Sink) -> No
     stored = await sink.store(
         RELATIVE, stream(BODY[:5], BODY[5:]), expected_size=len(BODY), report_format="csv"
     )
-    assert (stored.path, stored.bytes, stored.rows) == (RELATIVE, len(BODY), 2)
+    assert (stored.path, stored.bytes, stored.rows) == (RELATIVE.as_posix(), len(BODY), 2)
     assert stored.sha256 == hashlib.sha256(BODY).hexdigest()
-    assert await sink.matches(RELATIVE, facts_of(BODY)) is not None
-    assert await sink.matches(RELATIVE, facts_of(BODY), verify=True) is not None
+    assert await sink.matches(stored) is not None
+    assert await sink.matches(recorded(BODY)) is not None
+    assert await sink.matches(recorded(BODY), verify=True) is not None
 
 
 async def test_another_file_or_none_is_not_a_match(sink: Sink) -> None:
     """Another sha256, another size or no file at all is never taken for the recorded file."""
     await sink.store(RELATIVE, stream(BODY), expected_size=None, report_format="csv")
     other = BODY.replace(b"hello", b"HELLO")
-    assert await sink.matches(RELATIVE, facts_of(other)) is None
-    assert await sink.matches(RELATIVE, facts_of(BODY + b"3,!\n")) is None
-    assert await sink.matches(PurePosixPath("elsewhere/c.csv"), facts_of(BODY)) is None
+    assert await sink.matches(recorded(other)) is None
+    assert await sink.matches(recorded(BODY + b"3,!\n")) is None
+    assert await sink.matches(recorded(BODY, PurePosixPath("elsewhere/c.csv"))) is None
 
 
 async def test_a_short_body_is_a_cut_and_leaves_the_earlier_file(sink: Sink) -> None:
@@ -60,7 +63,7 @@ async def test_a_short_body_is_a_cut_and_leaves_the_earlier_file(sink: Sink) -> 
     await sink.store(RELATIVE, stream(BODY), expected_size=len(BODY), report_format="csv")
     with pytest.raises(DownloadCut):
         await sink.store(RELATIVE, stream(b"id,"), expected_size=len(BODY), report_format="csv")
-    assert await sink.matches(RELATIVE, facts_of(BODY), verify=True) is not None
+    assert await sink.matches(recorded(BODY), verify=True) is not None
 
 
 async def test_a_broken_stream_stores_nothing(sink: Sink) -> None:
@@ -72,7 +75,7 @@ async def test_a_broken_stream_stores_nothing(sink: Sink) -> None:
             expected_size=None,
             report_format="csv",
         )
-    assert await sink.matches(RELATIVE, facts_of(BODY)) is None
+    assert await sink.matches(recorded(BODY)) is None
     assert await sink.discard_partials(RELATIVE) == 0
 
 
