@@ -33,3 +33,9 @@ def relative_path(job: Job) -> PurePosixPath:
     parts.append(job.key[:8])
     name = "_".join(parts) + f".{job.format}"
     return PurePosixPath(job.export_name, f"{start:%Y}", f"{start:%m}", f"{start:%d}", name)
+
+
+def stays_inside(relative: PurePosixPath) -> bool:
+    """Whether a relative output path names something inside the output tree (not absolute, no
+    `..`, not empty): every sink refuses any other."""
+    return not (relative.is_absolute() or ".." in relative.parts or not relative.parts)

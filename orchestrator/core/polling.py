@@ -25,6 +25,8 @@ from collections import deque
 from dataclasses import dataclass
 from statistics import NormalDist
 
+OBSERVATIONS_KEPT = 5000
+"""Most recent durations a journal hands back for the model: plenty per kind of export."""
 _STANDARD = NormalDist()
 _ROOT_TWO = math.sqrt(2.0)
 _ROOT_TWO_PI = math.sqrt(2.0 * math.pi)

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import anyio
 
 from orchestrator.core.jobs import Job
-from orchestrator.core.polling import Observation
+from orchestrator.core.polling import OBSERVATIONS_KEPT, Observation
 from orchestrator.core.records import HistoryEntry, JobRecord
 from orchestrator.core.states import JOURNALED, StateName
 from orchestrator.core.stored import StoredFile
@@ -58,8 +58,6 @@ RESERVE_BYTES = 1 << 20
 """Disk kept allocated beside a run's journal, freed when a write fails: room for the last ids."""
 _WRITE_ERRORS = (sqlite3.DatabaseError, OSError)
 """What a failed write raises (a full disk is SQLITE_FULL or SQLITE_IOERR); anything else is a bug."""
-OBSERVATIONS_KEPT = 5000
-"""Most recent durations read back for the polling model: plenty per kind of export."""
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM jobs"  # noqa: S608 - column names are ours
 
 

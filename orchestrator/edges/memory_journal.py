@@ -9,12 +9,10 @@ from dataclasses import replace
 import anyio.lowlevel
 
 from orchestrator.core.jobs import Job
-from orchestrator.core.polling import Observation
+from orchestrator.core.polling import OBSERVATIONS_KEPT, Observation
 from orchestrator.core.records import HistoryEntry, JobRecord
 from orchestrator.core.states import JOURNALED, StateName
 from orchestrator.edges.journal_writes import Change, JournalWrites, fresh
-
-OBSERVATIONS_KEPT = 5000
 
 
 class MemoryJournal(JournalWrites):

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 
 import anyio.lowlevel
 
+from orchestrator.core.layout import stays_inside
 from orchestrator.core.rows import row_counter
 from orchestrator.core.stored import StoredFile
 from orchestrator.errors import DownloadCut, SinkError
@@ -36,7 +37,7 @@ class MemorySink:
         report_format: str,
     ) -> StoredFile:
         """Gather the stream, then keep it under `relative` only if it is complete."""
-        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        if not stays_inside(relative):
             raise SinkError(f"refusing output path {relative}: it would leave the output tree")
         digest, counter, body = hashlib.sha256(), row_counter(report_format), bytearray()
         async for chunk in chunks:

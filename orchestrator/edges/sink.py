@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import anyio
 
+from orchestrator.core.layout import stays_inside
 from orchestrator.core.rows import row_counter
 from orchestrator.core.stored import StoredFile
 from orchestrator.edges.folders import FILE_MODE, make_folders
@@ -41,7 +42,7 @@ class FileSink:
 
     def target(self, relative: PurePosixPath) -> Path:
         """The absolute path of a relative one, refusing anything that would leave the root."""
-        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        if not stays_inside(relative):
             raise SinkError(f"refusing output path {relative}: it would leave {self.root}")
         return self.root / relative
 
