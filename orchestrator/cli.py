@@ -24,6 +24,7 @@ import anyio
 from rich.console import Console
 
 from orchestrator.app import RunRequest, execute
+from orchestrator.app.forecast import forecast
 from orchestrator.core.catalog_check import verdict
 from orchestrator.core.manifest import Manifest, load_manifest
 from orchestrator.core.planner import Plan, plan
@@ -41,7 +42,6 @@ from orchestrator.edges.settings import (
 from orchestrator.edges.status import journal_status
 from orchestrator.errors import ManifestError, OrchestratorError, SettingsError, UsageError
 from orchestrator.exit_codes import ExitCode, describe_error, exit_code_for
-from orchestrator.forecast import forecast
 from orchestrator.summary import describe_outcome
 
 DEFAULT_MANIFEST = Path("jobs.yaml")
