@@ -1,4 +1,5 @@
-"""The layers import only downward: core < edges < run < the application and CLI; the fake apart."""
+"""The layers import only downward: core < edges < run < app (the composition root) < cli (the
+face); the fake apart. No module takes part in an import circle, hidden imports included."""
 
 from __future__ import annotations
 
@@ -8,14 +9,21 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "orchestrator"
+BELOW_THE_FACE = {"core", "edges", "run", "app", "errors", "exit_codes"}
 ALLOWED = {
+    "__init__": set(),
     "errors": set(),
+    "exit_codes": {"errors"},
     "core": {"core", "errors"},
     "edges": {"core", "edges", "errors"},
     "run": {"core", "edges", "run", "errors"},
+    "app": BELOW_THE_FACE,
+    "cli": {*BELOW_THE_FACE, "cli", "fakeapi"},
+    "__main__": {"cli"},
     "fakeapi": {"fakeapi"},
 }
-"""Which of our layers each layer may import; modules at the top (app, cli, ...) may import all."""
+"""Which of our layers each layer may import: each one only those below it, so nothing but
+`python -m orchestrator` imports the face (cli). Every module of the package has a layer."""
 
 
 def layer_of(path: Path) -> str:
@@ -68,13 +76,81 @@ def _absolute(path: Path, module: str | None, level: int) -> str:
     return ".".join([*base, module] if module else base)
 
 
-MODULES = sorted(path for path in PACKAGE.rglob("*.py") if layer_of(path) in ALLOWED)
+MODULES = sorted(PACKAGE.rglob("*.py"))
 assert len(MODULES) > 40, "the layer test found no modules: did the package move?"
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
 def test_each_module_imports_only_from_the_layers_below_it(path: Path) -> None:
-    """A core module imports only core and errors; edges add edges; run adds run; the fake
-    imports nothing of ours."""
+    """A core module imports only core and errors; edges add edges; run adds run; app adds app
+    and the exit codes; only the face imports the face; the fake imports nothing of ours."""
     layer = layer_of(path)
+    assert layer in ALLOWED, f"{layer}: a new layer, or a module to place in one of {set(ALLOWED)}"
     assert imported_layers(path) <= ALLOWED[layer], f"{layer} may import only {ALLOWED[layer]}"
+
+
+def module_name(path: Path) -> str:
+    parts = ["orchestrator", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, known: set[str]) -> set[str]:
+    """Every module of ours that `path` imports anywhere: at the top, inside functions, and for
+    type checking only (a circle hidden in a function is still a circle)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            module = _absolute(path, node.module, node.level)
+            for alias in node.names:
+                candidate = f"{module}.{alias.name}"
+                found.add(candidate if candidate in known else module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name in known} - {module_name(path)}
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    known = {module_name(path) for path in paths}
+    return {module_name(path): imported_modules(path, known) for path in paths}
+
+
+def a_circle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of the graph, as the modules along it, or None (depth-first search)."""
+    done: set[str] = set()
+    trail: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        if module in trail:
+            return [*trail[trail.index(module) :], module]
+        if module in done:
+            return None
+        trail.append(module)
+        for imported in sorted(graph[module]):
+            circle = visit(imported)
+            if circle:
+                return circle
+        trail.pop()
+        done.add(module)
+        return None
+
+    for module in sorted(graph):
+        circle = visit(module)
+        if circle:
+            return circle
+    return None
+
+
+def test_no_module_takes_part_in_an_import_circle() -> None:
+    """The package's modules import each other without a circle, counting function-level and
+    type-checking-only imports (a package's __init__ re-exporting its own modules aside)."""
+    graph = import_graph()
+    for package in [name for name in graph if (PACKAGE / "/".join(name.split(".")[1:])).is_dir()]:
+        graph[package] = {name for name in graph[package] if not name.startswith(package + ".")}
+    assert a_circle(graph) is None
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    """A graph with a circle through three modules is reported with that circle."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert a_circle(graph) == ["a", "b", "c", "a"]

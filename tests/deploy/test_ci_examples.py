@@ -129,7 +129,7 @@ def test_compose_runs_the_image_against_the_fake_by_its_service_name() -> None:
     compose = _loaded(COMPOSE)
     fake, run = compose["services"]["fake-api"], compose["services"]["run"]
     config_args = build_parser().parse_args(fake["command"])
-    from orchestrator.demo import _fake_config
+    from orchestrator.cli.fake_api import _fake_config
 
     config = _fake_config(config_args)
     assert config.public_host == "fake-api"

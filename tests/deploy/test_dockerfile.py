@@ -250,8 +250,8 @@ def test_the_demo_runs_in_the_image_from_a_manifest_shipped_in_the_package(
     runs where no manifest is named and ./jobs.yaml is absent, as in the image's WORKDIR."""
     from importlib.resources import files
 
-    from orchestrator.cli import DEFAULT_MANIFEST
-    from orchestrator.demo import BUNDLED_MANIFEST, uses_bundled_manifest
+    from orchestrator.cli.arguments import DEFAULT_MANIFEST
+    from orchestrator.cli.demo import BUNDLED_MANIFEST, uses_bundled_manifest
 
     shipped = files("orchestrator").joinpath(BUNDLED_MANIFEST)
     assert shipped.read_text() == (ROOT / "jobs.yaml").read_text()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 
 from orchestrator.cli import build_parser, main
-from orchestrator.demo import _fake_config
+from orchestrator.cli.fake_api import _fake_config
 from orchestrator.fakeapi import FakeConfig, Faults, LogNormal
 
 FORM_OPTIONS = (

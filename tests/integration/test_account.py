@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from orchestrator.account import mask, team_table
 from orchestrator.cli import main
+from orchestrator.cli.account import mask, team_table
 from tests.integration.fakes import in_thread
 from tests.integration.sites import COMPANY_KEY, PASSWORD, USERNAME, Site, envelope, sites
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from orchestrator.account import team_table
 from orchestrator.cli import main
+from orchestrator.cli.account import team_table
 from orchestrator.core.account_rows import Zone, read_team, read_zone
 from tests.integration.fakes import in_thread
 from tests.integration.sites import COMPANY_KEY, PASSWORD, USERNAME, Site, envelope, sites

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator import app
+from orchestrator.app import run as app_run
 from orchestrator.cli import main
 from orchestrator.core.records import JobRecord
 from orchestrator.edges import report as report_module
@@ -90,7 +90,7 @@ def test_a_journal_write_that_meets_a_full_disk_still_keeps_the_ids(
     out = tmp_path / "out"
     with fake_in_thread(CONFIG) as fake:
         with monkeypatch.context() as patch:
-            patch.setattr(app, "Journal", FullDiskJournal("submitted", failures=1))
+            patch.setattr(app_run, "Journal", FullDiskJournal("submitted", failures=1))
             assert run(manifest, fake, out, monkeypatch) == 1
         assert "the disk of the journal" in capsys.readouterr().err
         created = fake.fake.counters.jobs_created
@@ -113,7 +113,7 @@ def test_a_journal_that_cannot_be_written_stops_the_run_at_once(
     out = tmp_path / "out"
     with fake_in_thread(CONFIG) as fake:
         with monkeypatch.context() as patch:
-            patch.setattr(app, "Journal", FullDiskJournal("submitted", failures=10**6))
+            patch.setattr(app_run, "Journal", FullDiskJournal("submitted", failures=10**6))
             code = run(manifest, fake, out, monkeypatch, ORCHESTRATOR_MAX_IN_FLIGHT="1")
         assert code == 1
         assert "cannot write the journal" in capsys.readouterr().err

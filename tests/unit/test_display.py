@@ -11,7 +11,7 @@ import pytest
 import structlog
 from rich.console import Console
 
-from orchestrator.display import LiveDisplay, ProgressLog, render
+from orchestrator.cli.display import LiveDisplay, ProgressLog, render
 from orchestrator.edges.logs import configure_logging
 from orchestrator.run.progress import COLUMNS, Snapshot
 

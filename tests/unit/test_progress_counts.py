@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
+from orchestrator.cli.display import render
 from orchestrator.core.envelope import RunIds, parse_status
 from orchestrator.core.jobs import Job, Window
 from orchestrator.core.lifecycle import Policies, Poll, StatusSeen, advance
-from orchestrator.display import render
 from orchestrator.run.progress import RunProgress
 from tests.unit.test_display import SNAPSHOT
 

@@ -12,6 +12,7 @@ import difflib
 import json
 from typing import Any
 
+from orchestrator.cli.arguments import Commands
 from orchestrator.core.catalog import (
     CARE_EXPORTS,
     GENERIC_REPORT_TYPES,
@@ -25,8 +26,8 @@ from orchestrator.exit_codes import ExitCode
 SOURCE = "API-CATALOG.md"
 
 
-def add_exports_command(commands: Any) -> None:
-    """Register `exports` on the CLI's sub-command parser."""
+def add_commands(commands: Commands) -> None:
+    """Register `exports`."""
     exports = commands.add_parser(
         "exports",
         help="list the Care export IDs and their parameters, as the vendor's reference gives them",
@@ -155,4 +156,4 @@ def _param_line(param: Param, width: int) -> str:
     return f"{param.name:<{width}} {required} {kind:<19} {values}".rstrip()
 
 
-__all__ = ["add_exports_command", "describe", "describe_all", "find"]
+__all__ = ["add_commands", "describe", "describe_all", "find"]

@@ -1,7 +1,8 @@
-"""The composition root: builds every concrete collaborator of a run, runs it, reports it.
+"""A run: builds every concrete collaborator of a run, runs it, reports it.
 
-Nothing else in the package constructs a session, a journal or a client; tests and the demo come in
-through `execute` with their own settings.
+Nothing outside the composition root (`orchestrator.app`) constructs a session, a journal or a
+client, and its client comes from `orchestrator.app.client`; tests and the demo come in through
+`execute` with their own settings.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import anyio
 import structlog
-from yarl import URL
 
-from orchestrator.core.backoff import ResubmitPolicy, RetryPolicy
+from orchestrator.app.client import (
+    access_from,
+    http_session,
+    reports_client,
+    retry_from,
+    tls_context,
+)
+from orchestrator.core.backoff import ResubmitPolicy
 from orchestrator.core.jobs import Job
 from orchestrator.core.lifecycle import Policies
 from orchestrator.core.polling import DurationModel, PollPolicy
@@ -30,16 +36,15 @@ from orchestrator.core.results import JobResult
 from orchestrator.core.scouting import Scouting
 from orchestrator.core.shard import Shard
 from orchestrator.edges.budget import RequestBudget
-from orchestrator.edges.client import ApiAccess, ReportsClient
+from orchestrator.edges.client import ApiAccess
 from orchestrator.edges.journal import Journal
 from orchestrator.edges.report import RunHeader, totals, write_report
-from orchestrator.edges.settings import ENV_PREFIX, Settings
+from orchestrator.edges.settings import Settings
 from orchestrator.edges.sink import FileSink
 from orchestrator.edges.tally import RequestTally
 from orchestrator.errors import (
     CredentialsRejected,
     JournalUnavailable,
-    SettingsError,
 )
 from orchestrator.exit_codes import ExitCode, exit_code_for
 from orchestrator.run.pacing import Pacer
@@ -79,11 +84,7 @@ class RunOutcome:
 
 def policies_from(settings: Settings) -> Policies:
     return Policies(
-        retry=RetryPolicy(
-            max_attempts=settings.retry_attempts,
-            base_seconds=settings.retry_base_seconds,
-            max_seconds=settings.retry_max_seconds,
-        ),
+        retry=retry_from(settings),
         poll=PollPolicy(
             first_seconds=settings.poll_first_seconds, max_seconds=settings.poll_max_seconds
         ),
@@ -93,44 +94,6 @@ def policies_from(settings: Settings) -> Policies:
             min_window_seconds=settings.min_window_seconds,
         ),
         job_timeout_seconds=settings.job_timeout_seconds,
-    )
-
-
-def tls_context(settings: Settings) -> ssl.SSLContext:
-    """Certificates are always verified: against the system's CAs, or the configured bundle."""
-    try:
-        return ssl.create_default_context(cafile=settings.ca_bundle)
-    except (ssl.SSLError, OSError) as error:
-        raise SettingsError(
-            f"{ENV_PREFIX}CA_BUNDLE: cannot load CA certificates from {settings.ca_bundle}: {error}"
-        ) from None
-
-
-def access_from(settings: Settings) -> ApiAccess:
-    """Where the API is and who we are to it; a SettingsError when credentials are missing."""
-    username, password, company_key = settings.credentials()
-    return ApiAccess(
-        base_url=URL(settings.base_url),
-        username=username,
-        password=password,
-        company_key=company_key,
-        care_path=settings.care_path,
-        publishing_path=settings.publishing_path,
-        allowed_origins=frozenset(URL(origin) for origin in settings.allowed_origins),
-        allow_insecure_http=settings.allow_insecure_http,
-    )
-
-
-def http_session(
-    settings: Settings, tls: ssl.SSLContext, connections: int
-) -> aiohttp.ClientSession:
-    """The one HTTP session of a run: no total timeout (a download may take hours), bounded
-    connect and read waits, verified TLS."""
-    timeout = aiohttp.ClientTimeout(
-        total=None, sock_connect=30, sock_read=settings.request_timeout_seconds
-    )
-    return aiohttp.ClientSession(
-        timeout=timeout, connector=aiohttp.TCPConnector(limit=connections, ssl=tls)
     )
 
 
@@ -235,15 +198,7 @@ async def _run_jobs(
     began = anyio.current_time()
     async with http_session(settings, tls, connections) as session:
         budget = RequestBudget(request.shard.budget(settings.requests_per_minute))
-        client = ReportsClient(
-            session,
-            access,
-            budget,
-            policies.retry,
-            jitter=rng.random,
-            request_timeout=settings.request_timeout_seconds,
-            tally=tally,
-        )
+        client = reports_client(settings, session, access, budget, jitter=rng.random, tally=tally)
         shelter = Shelter(settings.grace_seconds)
         in_flight = anyio.CapacityLimiter(settings.max_in_flight)
         runner = JobRunner(

@@ -1,16 +1,15 @@
-"""The closing summary a person reads at the end of a run: presentation, beside the CLI."""
+"""The closing summary a person reads at the end of a run."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from orchestrator.app.run import RunOutcome
+from orchestrator.core.results import JobResult
 from orchestrator.core.units import describe_bytes
 from orchestrator.edges.report import totals
-
-if TYPE_CHECKING:
-    from orchestrator.app import RunOutcome
 
 MAX_LISTED_FAILURES = 20
 
@@ -36,7 +35,15 @@ def describe_outcome(outcome: RunOutcome, out: Path) -> str:
     )
     if outcome.report is not None:
         lines.append(f"report: {outcome.report}")
+    lines += _problem_lines(results)
+    lines.append(f"exit code {int(outcome.exit_code)}")
+    return "\n".join(lines)
+
+
+def _problem_lines(results: Sequence[JobResult]) -> list[str]:
+    """One line per job that failed, timed out or was interrupted, the first few of them."""
     problems = [r for r in results if r.status in ("failed", "timed_out", "interrupted")]
+    lines = []
     for result in problems[:MAX_LISTED_FAILURES]:
         job = result.job
         label = f" [{job.filter_label}]" if job.filter_label else ""
@@ -46,5 +53,4 @@ def describe_outcome(outcome: RunOutcome, out: Path) -> str:
         )
     if len(problems) > MAX_LISTED_FAILURES:
         lines.append(f"  … and {len(problems) - MAX_LISTED_FAILURES} more in the report")
-    lines.append(f"exit code {int(outcome.exit_code)}")
-    return "\n".join(lines)
+    return lines

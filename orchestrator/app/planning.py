@@ -1,0 +1,86 @@
+"""From a manifest file to the jobs a run does: load, check against the vendor's catalog, plan
+at a run date, and pick one shard's jobs.
+
+The findings (warnings, notes) come back as values for the face to print; `--strict` turns the
+warnings into StrictWarnings (exit code 2) before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from orchestrator.app.run import RunRequest
+from orchestrator.core.catalog_check import verdict
+from orchestrator.core.manifest import Manifest, load_manifest
+from orchestrator.core.planner import Plan, plan
+from orchestrator.core.shard import Shard, select
+from orchestrator.edges.preflight import check_output_tree, manifest_path_problem
+from orchestrator.edges.settings import Settings
+from orchestrator.errors import ManifestError, UsageError
+
+
+class StrictWarnings(UsageError):
+    """Manifest warnings, which `--strict` turns into errors (exit code 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A manifest, its plan at a run date, and the catalog's notes on it."""
+
+    manifest: Manifest
+    plan: Plan
+    as_of: date
+    notes: tuple[str, ...] = ()
+    """What the vendor's reference says about the manifest's parameters, short of a warning."""
+
+
+def planned(
+    path: Path, settings: Settings, *, as_of: date | None = None, strict: bool = False
+) -> Planned:
+    """Load the manifest, resolve the run date in its zone (`as_of`, else today there) and expand
+    it under the settings' job ceiling; the catalog's warnings join the plan's. Raises UsageError
+    for a path that is no file, ManifestError for an invalid manifest, and StrictWarnings for any
+    warning under `strict`."""
+    problem = manifest_path_problem(path)
+    if problem is not None:
+        raise UsageError(problem)
+    manifest = load_manifest(path)
+    catalog = verdict(export.catalog for export in manifest.exports)  # the vendor's reference
+    if catalog.problems:
+        raise ManifestError(catalog.problems)
+    now = datetime.now(UTC)
+    as_of = as_of or now.astimezone(manifest.timezone).date()
+    expanded = plan(manifest, as_of=as_of, max_jobs=settings.max_jobs, now=now)
+    expanded = replace(expanded, warnings=(*expanded.warnings, *catalog.warnings))
+    if strict and expanded.warnings:
+        raise StrictWarnings("\n".join(expanded.warnings))
+    return Planned(manifest, expanded, as_of, catalog.notes)
+
+
+def request_for(
+    found: Planned,
+    *,
+    manifest: str,
+    shard: Shard | None = None,
+    force: bool = False,
+    verify: bool = False,
+) -> RunRequest:
+    """The run of one shard's jobs of the plan (every job without a shard)."""
+    shard = shard or Shard()
+    return RunRequest(
+        jobs=select(found.plan.jobs, shard),
+        manifest=manifest,
+        as_of=found.as_of.isoformat(),
+        force=force,
+        verify=verify,
+        shard=shard,
+    )
+
+
+def ready_to_run(found: Planned, settings: Settings, shard: Shard) -> None:
+    """The output folder and this shard's journal can take files: an OutputNotWritable (exit
+    code 2) before any request otherwise."""
+    exports = [export.name for export in found.manifest.exports]
+    check_output_tree(settings.out, settings.journal_path(shard), exports)

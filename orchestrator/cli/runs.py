@@ -1,0 +1,258 @@
+"""`orchestrator run`, `plan`, `validate`, `config` and `status`: a manifest's jobs, the settings,
+and what the journals know. Each command parses, calls the application, and prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+from rich.console import Console
+
+from orchestrator.app.forecast import forecast
+from orchestrator.app.planning import Planned, StrictWarnings, ready_to_run, request_for
+from orchestrator.app.run import RunRequest, execute
+from orchestrator.cli.arguments import (
+    AS_OF,
+    MANIFEST_ARGUMENTS,
+    SETTINGS,
+    STRICT,
+    Argument,
+    Commands,
+    add,
+    plan_from,
+    setting_flags,
+    settings_from,
+)
+from orchestrator.cli.display import LiveDisplay, ProgressLog
+from orchestrator.cli.output import log_as_set, reader_went_away, say
+from orchestrator.cli.summary import describe_outcome
+from orchestrator.core.jobs import Job
+from orchestrator.edges.settings import Settings, shard_of_run, value_origins
+from orchestrator.edges.status import journal_status
+from orchestrator.errors import ManifestError, SettingsError, UsageError
+from orchestrator.exit_codes import ExitCode
+
+RUN = (
+    Argument(
+        ("--force",),
+        {"action": "store_true", "help": "redo jobs already downloaded (default: reuse them)"},
+    ),
+    Argument(
+        ("--verify",),
+        {
+            "action": "store_true",
+            "help": "re-hash every finished file before reusing it (default: only those whose "
+            "size, mtime or inode changed)",
+        },
+    ),
+    Argument(
+        ("--shard",),
+        {
+            "metavar": "I[/N]",
+            "help": "run only shard I (0-based) of N of the planned jobs, with 1/N of the request "
+            "budget and a journal of its own (default: I from $JOB_COMPLETION_INDEX when set, "
+            "N from $ORCHESTRATOR_SHARDS, default 1: every job)",
+        },
+    ),
+)
+
+
+def add_commands(commands: Commands) -> None:
+    """Register `run`, `plan`, `validate`, `config` and `status`."""
+    run = commands.add_parser("run", help="run every job of a manifest into the output tree")
+    add(run, *MANIFEST_ARGUMENTS, STRICT, *SETTINGS.values(), *RUN)
+    run.set_defaults(command=command_run)
+
+    plan = commands.add_parser("plan", help="print the jobs a manifest expands into")
+    add(plan, *MANIFEST_ARGUMENTS, STRICT)
+    plan.add_argument(
+        "--json", action="store_true", help="machine-readable output (default: a table)"
+    )
+    plan.set_defaults(command=command_plan)
+
+    validate = commands.add_parser("validate", help="check a manifest and nothing else")
+    add(validate, *MANIFEST_ARGUMENTS, STRICT)
+    validate.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: manifest, valid, jobs, as_of, warnings, problems "
+        "(default: one line)",
+    )
+    validate.set_defaults(command=command_validate)
+    _add_config(commands)
+    _add_status(commands)
+
+
+def _add_config(commands: Commands) -> None:
+    config = commands.add_parser(
+        "config",
+        help="check the settings and print them as JSON, password and company key masked",
+        description="Print the effective settings as one JSON object. Two keys that are not "
+        "settings start with '_': '_sources' says where each value came from (flag, env, .env, "
+        "secret file in <folder>, default) and '_journal_path' is the journal's effective path.",
+    )
+    add(config, *SETTINGS.values())
+    config.set_defaults(command=command_config)
+
+
+def _add_status(commands: Commands) -> None:
+    status = commands.add_parser(
+        "status",
+        help="what the journals know (during a run too); exit 1 when they hold failed jobs",
+    )
+    status.add_argument(
+        "manifest",
+        nargs="?",
+        type=Path,
+        help="with a manifest, where each planned job stands: done, pending, failed, not started "
+        "(default: the journals alone)",
+    )
+    add(status, AS_OF)
+    status.add_argument("--json", action="store_true", help="one JSON object (default: text)")
+    add(status, SETTINGS["out"], SETTINGS["journal"])
+    status.set_defaults(command=command_status)
+
+
+def command_validate(arguments: argparse.Namespace) -> ExitCode:
+    if arguments.json:
+        return _validate_json(arguments)
+    found = plan_from(arguments, settings_from(arguments))
+    print(f"{arguments.manifest}: valid, {len(found.plan.jobs)} jobs as of {found.as_of}")
+    return ExitCode.OK
+
+
+def _validate_json(arguments: argparse.Namespace) -> ExitCode:
+    """One JSON object on stdout whatever the verdict; exit code 2 when the manifest is invalid."""
+    document: dict[str, Any] = {
+        "manifest": str(arguments.manifest),
+        "valid": False,
+        "jobs": None,
+        "as_of": arguments.as_of.isoformat() if arguments.as_of else None,
+        "warnings": [],
+        "problems": [],
+    }
+    try:
+        found = plan_from(arguments, settings_from(arguments), show_findings=False)
+    except StrictWarnings as error:
+        document["warnings"] = document["problems"] = str(error).splitlines()
+    except ManifestError as error:
+        document["problems"] = [str(problem) for problem in error.problems]
+    except (SettingsError, UsageError) as error:
+        document["problems"] = str(error).splitlines()
+    else:
+        document.update(
+            valid=True,
+            jobs=len(found.plan.jobs),
+            as_of=found.as_of.isoformat(),
+            warnings=found.plan.warnings,
+        )
+    print(json.dumps(document, indent=2))
+    return ExitCode.OK if document["valid"] else ExitCode.USAGE
+
+
+def command_plan(arguments: argparse.Namespace) -> ExitCode:
+    settings = settings_from(arguments)
+    found = plan_from(arguments, settings)
+    expected = forecast(found.plan.jobs, settings)
+    if arguments.json:
+        document = {
+            "as_of": found.as_of.isoformat(),
+            "total": len(found.plan.jobs),
+            "estimate": expected.fields(),
+            "jobs": [_job_document(job) for job in found.plan.jobs],
+        }
+        print(json.dumps(document, indent=2))
+        return ExitCode.OK
+    print(f"{'KEY':<16}  {'EXPORT':<20}  {'WINDOW START':<25}  {'WINDOW END':<25}  LABEL")
+    for job in found.plan.jobs:
+        print(
+            f"{job.key:<16}  {job.export_name:<20}  {job.window.start.isoformat():<25}  "
+            f"{job.window.end.isoformat():<25}  {job.filter_label or ''}"
+        )
+    print(f"\n{_jobs_line(found)}")
+    print(expected.describe(settings.requests_per_minute))
+    return ExitCode.OK
+
+
+def _job_document(job: Job) -> dict[str, Any]:
+    return {
+        "key": job.key,
+        "export": job.export_name,
+        "export_id": job.export_id,
+        "source": job.source,
+        "format": job.format,
+        "window_start": job.window.start.isoformat(),
+        "window_end": job.window.end.isoformat(),
+        "label": job.filter_label,
+        "params": [list(pair) for pair in job.request_params()],
+    }
+
+
+def _jobs_line(found: Planned) -> str:
+    """`N jobs as of DATE (export n, ...)`: the plan's size, by export."""
+    breakdown = ", ".join(f"{total.name} {total.jobs}" for total in found.plan.totals)
+    line = f"{len(found.plan.jobs)} jobs as of {found.as_of}"
+    return line + (f" ({breakdown})" if breakdown else "")
+
+
+def command_run(arguments: argparse.Namespace) -> ExitCode:
+    settings = settings_from(arguments)
+    settings.credentials()
+    shard = shard_of_run(arguments.shard, settings.shards)
+    found = plan_from(arguments, settings)
+    ready_to_run(found, settings, shard)  # before any request
+    request = request_for(
+        found,
+        manifest=str(arguments.manifest),
+        shard=shard,
+        force=arguments.force,
+        verify=arguments.verify,
+    )
+    return anyio.run(partial(run_and_report, settings, request))
+
+
+async def run_and_report(settings: Settings, request: RunRequest) -> ExitCode:
+    """Run the request with logging configured from `settings`, showing progress as it goes (a
+    live table on a terminal, progress log events otherwise); print the human summary on stdout."""
+    if settings.log_format != "json" and sys.stderr.isatty():
+        display = LiveDisplay(Console(stderr=True))
+        with display.showing() as stream:
+            log_as_set(settings, stream)
+            outcome = await execute(settings, request, watch=display)
+    else:
+        log_as_set(settings)
+        outcome = await execute(settings, request, watch=ProgressLog(settings.progress_seconds))
+    try:
+        print(describe_outcome(outcome, settings.out), flush=True)
+    except BrokenPipeError:  # the reader of the summary left; the run's own code still stands
+        reader_went_away()
+    return outcome.exit_code
+
+
+def command_config(arguments: argparse.Namespace) -> ExitCode:
+    """The settings as one JSON object, plus `_sources` and `_journal_path` (not settings)."""
+    settings = settings_from(arguments)
+    shown = settings.shown()
+    shown["_sources"] = value_origins(**setting_flags(arguments))
+    shown["_journal_path"] = str(settings.journal_path())
+    print(json.dumps(shown, indent=2))
+    try:
+        settings.credentials()
+    except SettingsError as error:
+        say(f"warning: {error} (needed by `run`)")
+    return ExitCode.OK
+
+
+def command_status(arguments: argparse.Namespace) -> ExitCode:
+    settings = settings_from(arguments)
+    jobs = None
+    if arguments.manifest is not None:
+        jobs = plan_from(arguments, settings, show_findings=False).plan.jobs
+    status = journal_status(settings.journal_path(), jobs)
+    print(json.dumps(status.to_json(), indent=2) if arguments.json else status.describe())
+    return ExitCode.SOME_FAILED if status.failed_jobs else ExitCode.OK
