@@ -105,11 +105,6 @@ class RunProgress:
         self._states[job.key] = state
         self.reused += 1
 
-    def started(self, key: str) -> bool:
-        """Whether anything may have been sent for this job, in this run or an earlier one."""
-        state = self._states.get(key)
-        return state is not None and started(state)
-
     def columns(self) -> dict[str, int]:
         """Jobs per column a person reads: every planned job is in exactly one."""
         shown = dict.fromkeys(COLUMNS, 0)
