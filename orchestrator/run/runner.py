@@ -374,15 +374,17 @@ class JobRunner:
         if not state.tries:
             await self._sink.discard_partials(relative)
 
-        async def store(chunks: AsyncIterator[bytes], size: int | None) -> StoredFile:
-            return await self._sink.store(
-                relative, chunks, expected_size=size, report_format=job.format
-            )
-
         async with self._limits.downloads:
-            with self._limits.shelter.protect(deadline) as shelter:
+            with self._limits.shelter.protect(deadline) as guard:
+
+                async def store(chunks: AsyncIterator[bytes], size: int | None) -> StoredFile:
+                    guard.streaming()  # the file's bytes arrive: a stop now grants the grace
+                    return await self._sink.store(
+                        relative, chunks, expected_size=size, report_format=job.format
+                    )
+
                 stored = await self._client.download(state.download_url, store)
-            if shelter.cancelled_caught:  # the grace period or the job timeout ran out
+            if guard.scope.cancelled_caught:  # stopped, the grace or the job timeout ran out
                 await anyio.lowlevel.checkpoint()
                 return Cut("the download was stopped")
         return FileStored(replace(stored, open=job.window.open_at(self._options.started)))

@@ -57,13 +57,14 @@ class Rig:
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] = anyio.current_time,
         started: datetime | None = None,
+        grace: float = 1.0,
         **policy: Any,
     ) -> None:
         self.gate = client.gate if client else Gate()
         self.client = client or ScriptedClient(self.gate)
         self.journal = GatedJournal(self.gate)
         self.sink = MemorySink()
-        self.shelter = Shelter(grace_seconds=1.0)
+        self.shelter = Shelter(grace_seconds=grace)
         self.sleeps: list[float] = []
         self.path: list[str] = []
         policies = replace(POLICIES, **policy)
@@ -424,3 +425,38 @@ async def test_one_export_scouts_a_new_kind_and_the_others_wake_when_it_is_learn
     learned = policy.delay(0, elapsed=5.0, model=model.estimate("conversation", 86400), jitter=0.5)
     assert naps == [5.0, 10.0, learned]
     assert len(rig.client.sent) == 2 and len(rig.sink.files) == 2
+
+
+class StalledDownloads(ScriptedClient):
+    """Downloads that never get their first byte (the request budget is spent)."""
+
+    async def download(self, download_url: str, consume: Any) -> Any:
+        await self.gate.at("download")
+        await anyio.sleep_forever()
+
+
+async def passed(rig: Rig, point: str) -> None:
+    while point not in rig.gate.passed:
+        await anyio.lowlevel.checkpoint()
+
+
+async def test_a_stop_does_not_wait_for_a_download_whose_bytes_have_not_come() -> None:
+    """Stopped while its download still waits for the budget, a job ends at once although the
+    grace period is long (nothing of it would be kept), and stays `ready` for the next run."""
+    rig = SchedulerRig(StalledDownloads(Gate()), grace=600)
+    job = day_job()
+    with anyio.fail_after(3):
+        results, _ = await rig.schedule([job], stop_when=lambda rig: passed(rig, "download"))
+    assert [r.status for r in results] == ["interrupted"]
+    assert await rig.state(job) == "ready"
+
+
+async def test_a_stop_lets_a_download_already_streaming_finish() -> None:
+    """Stopped while its bytes stream, a download finishes within the grace period and the job
+    ends `downloaded`."""
+    rig = SchedulerRig(ScriptedClient(Gate()), grace=600)
+    job = day_job()
+    with anyio.fail_after(3):
+        results, _ = await rig.schedule([job], stop_when=lambda rig: passed(rig, "chunk"))
+    assert [r.status for r in results] == ["downloaded"]
+    assert await rig.state(job) == "downloaded"
