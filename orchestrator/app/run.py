@@ -32,7 +32,7 @@ from orchestrator.core.backoff import ResubmitPolicy
 from orchestrator.core.jobs import Job
 from orchestrator.core.lifecycle import Policies
 from orchestrator.core.polling import DurationModel, PollPolicy
-from orchestrator.core.results import JobResult
+from orchestrator.core.results import JobResult, counts
 from orchestrator.core.scouting import Scouting
 from orchestrator.core.shard import Shard
 from orchestrator.edges.budget import RequestBudget
@@ -142,7 +142,13 @@ async def execute(
         _log.error("orchestrator.report_failed", error=str(error))
         report, code = None, max(code, ExitCode.SOME_FAILED)
     _log.info(
-        "orchestrator.run_finished", exit_code=int(code), report=str(report), **totals(results)
+        "orchestrator.run_finished",
+        exit_code=int(code),
+        report=str(report),
+        jobs=len(results),
+        **counts(results),
+        bytes=totals(results)["bytes"],
+        rows=totals(results)["rows"],
     )
     await _publish_metrics(settings, request, results, tally, started, code)
     return RunOutcome(code, results, report, stopped.reason, tally)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from orchestrator.app.run import RunOutcome
-from orchestrator.core.results import JobResult
+from orchestrator.core.results import JobResult, counts
 from orchestrator.core.units import describe_bytes
 from orchestrator.edges.report import totals
 
@@ -17,21 +16,20 @@ MAX_LISTED_FAILURES = 20
 def describe_outcome(outcome: RunOutcome, out: Path) -> str:
     """A few lines whose counts add up: what was fetched, reused, left; each problem's reason."""
     results = outcome.results
-    fresh = Counter(r.status for r in results if not r.reused)
-    reused = sum(1 for r in results if r.reused)
-    parts = [f"{fresh['downloaded']} downloaded", f"{fresh['empty']} empty"]
-    if reused:
-        parts.append(f"{reused} reused from earlier runs")
+    once = counts(results)
+    parts = [f"{once['downloaded']} downloaded", f"{once['empty']} empty"]
+    if once["reused"]:
+        parts.append(f"{once['reused']} reused from earlier runs")
     for status in ("split", "failed", "timed_out", "interrupted", "not_started"):
-        if fresh[status]:
-            parts.append(f"{fresh[status]} {status.replace('_', ' ')}")
-    counts = totals(results)
+        if once[status]:
+            parts.append(f"{once[status]} {status.replace('_', ' ')}")
+    written = totals(results)
     lines = []
     if outcome.stopped:
         lines.append(f"stopped early: {outcome.stopped}")
     lines.append(
         f"{len(results)} jobs: {', '.join(parts)}; "
-        f"{describe_bytes(counts['bytes'])}, {counts['rows']:,} rows written to {out}/"
+        f"{describe_bytes(written['bytes'])}, {written['rows']:,} rows written to {out}/"
     )
     if outcome.report is not None:
         lines.append(f"report: {outcome.report}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.core.envelope import RunIds
@@ -28,3 +29,26 @@ class JobResult:
     @property
     def ok(self) -> bool:
         return self.status in FINISHED
+
+
+COUNTED = (
+    "downloaded",
+    "empty",
+    "reused",
+    "split",
+    "failed",
+    "timed_out",
+    "interrupted",
+    "not_started",
+)
+"""What became of the jobs of a run, each job counted once: `downloaded` and `empty` are the files
+this run fetched, `reused` the ones an earlier run left in place."""
+
+
+def counts(results: Sequence[JobResult]) -> dict[str, int]:
+    """The one set of counts every view of a run shows (the live table, the progress event, the
+    summary, the log line, the report); never negative, they add up to the jobs."""
+    found = dict.fromkeys(COUNTED, 0)
+    for result in results:
+        found["reused" if result.reused else result.status] += 1
+    return found

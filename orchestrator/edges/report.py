@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from orchestrator.core.layout import RUNS_FOLDER
 from orchestrator.core.redact import sanitize
-from orchestrator.core.results import JobResult
+from orchestrator.core.results import JobResult, counts
 from orchestrator.core.states import RESULT_STATUSES
 from orchestrator.edges.folders import FILE_MODE, make_folders
 
@@ -49,11 +49,17 @@ def job_entry(result: JobResult, secrets: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def totals(results: Sequence[JobResult]) -> dict[str, int]:
-    """Counts per status, plus files reused from earlier runs, bytes and rows written."""
-    counts = Counter(result.status for result in results)
-    summary: dict[str, int] = {status: counts.get(status, 0) for status in RESULT_STATUSES}
+    """The report's totals: jobs per status as earlier versions wrote them (`downloaded` and
+    `empty` count every file in place, reused ones included, kept for compatibility), beside the
+    one set of counts every other view shows (`downloaded_this_run`, `empty_this_run`, `reused`:
+    each job once), and the bytes and rows this run wrote."""
+    by_status = Counter(result.status for result in results)
+    summary: dict[str, int] = {status: by_status.get(status, 0) for status in RESULT_STATUSES}
     summary["jobs"] = len(results)
-    summary["reused"] = sum(1 for r in results if r.reused)
+    once = counts(results)
+    summary["downloaded_this_run"] = once["downloaded"]
+    summary["empty_this_run"] = once["empty"]
+    summary["reused"] = once["reused"]
     written = [r.file for r in results if r.file is not None and not r.reused]
     summary["bytes"] = sum(file.bytes for file in written)
     summary["rows"] = sum(file.rows or 0 for file in written)

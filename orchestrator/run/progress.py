@@ -100,18 +100,18 @@ class RunProgress:
             if began is not None:
                 self._seconds.append(self._clock() - began)
 
-    def was_reused(self, job: Job, state: Stored) -> None:
-        """A finished file from an earlier run, kept: it counts as reused, not downloaded."""
-        self._states[job.key] = state
+    def was_reused(self, job: Job) -> None:
+        """A finished file from an earlier run, kept: it counts as reused (a column of its own,
+        as in every view of the run), never as this run's download."""
         self.reused += 1
 
     def columns(self) -> dict[str, int]:
-        """Jobs per column a person reads: every planned job is in exactly one."""
+        """Jobs per column a person reads: every planned job is in exactly one of them or among
+        the reused, so the columns and `reused` add up to the plan, none negative."""
         shown = dict.fromkeys(COLUMNS, 0)
         for state in self._states.values():
             shown[_column(state)] += 1
-        shown["done"] -= self.reused  # reused files are shown on their own
-        shown["waiting"] += max(self.planned - len(self._states), 0)
+        shown["waiting"] += max(self.planned - len(self._states) - self.reused, 0)
         return shown
 
     def typical_seconds(self) -> float | None:

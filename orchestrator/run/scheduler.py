@@ -30,7 +30,7 @@ import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
 from orchestrator.core.jobs import Job
-from orchestrator.core.lifecycle import State, Stored, started
+from orchestrator.core.lifecycle import State, started
 from orchestrator.core.records import JobRecord
 from orchestrator.core.results import JobResult
 from orchestrator.core.states import PENDING
@@ -251,8 +251,8 @@ class Scheduler:
 
     def _settle(self, job: Job, outcome: Outcome) -> None:
         result = self._results[job.key] = outcome.result
-        if result.reused and result.file is not None:
-            self._progress.was_reused(job, Stored(result.attempts, result.ids, result.file))
+        if result.reused:
+            self._progress.was_reused(job)
         if outcome.pieces:
             self._pieces[job.key] = outcome.pieces
             pieces = [(piece, self._records.get(piece.key)) for piece in outcome.pieces]

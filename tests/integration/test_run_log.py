@@ -40,3 +40,44 @@ def test_reuse_is_one_line_and_a_failed_export_is_a_warning(
     assert "12 jobs: 0 downloaded, 0 empty, 12 reused from earlier runs" in second.out
     progress = [e for e in logged if e["event"] == "orchestrator.progress"]
     assert progress and progress[-1]["reused"] == 12 and progress[-1]["done"] == 0
+
+
+COLUMNS = ("waiting", "submitted", "running", "downloading", "done", "empty", "failed", "split")
+
+
+def test_every_view_of_a_run_shows_one_set_of_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With empty exports among the files, a first run and a rerun that reuses everything show
+    the same counts in the progress event, the summary, the log line and the report: none is
+    negative, and the columns with the reused add up to the plan."""
+    manifest, out = manifest_for(tmp_path, 2, ("conversation", "user")), tmp_path / "out"
+    config = FakeConfig(job_duration=0.01, faults=Faults(empty_exports=frozenset({"user"})))
+    runs = []
+    with fake_in_thread(config) as fake:
+        for name, value in fake.environment(out, ORCHESTRATOR_PROGRESS_SECONDS="0.05").items():
+            monkeypatch.setenv(name, value)
+        for _ in range(2):
+            assert main(["run", str(manifest), "--as-of", AS_OF.isoformat()]) == 0
+            runs.append(capsys.readouterr())
+    expected = [
+        {"downloaded": 4, "empty": 4, "reused": 0},
+        {"downloaded": 0, "empty": 0, "reused": 8},
+    ]
+    for run, want in zip(runs, expected, strict=True):
+        logged = events(run.err)
+        finished = next(e for e in logged if e["event"] == "orchestrator.run_finished")
+        assert {name: finished[name] for name in want} == want
+        progress = [e for e in logged if e["event"] == "orchestrator.progress"][-1]
+        assert all(progress[name] >= 0 for name in COLUMNS)
+        assert sum(progress[name] for name in COLUMNS) + progress["reused"] == progress["planned"]
+        assert (progress["done"], progress["empty"], progress["reused"]) == tuple(want.values())
+        parts = f"{want['downloaded']} downloaded, {want['empty']} empty"
+        assert f"8 jobs: {parts}" in run.out
+        report = json.loads(Path(finished["report"]).read_text())["totals"]
+        assert (report["downloaded_this_run"], report["empty_this_run"], report["reused"]) == (
+            want["downloaded"],
+            want["empty"],
+            want["reused"],
+        )
+        assert (report["downloaded"], report["empty"]) == (4, 4)  # as earlier versions wrote
