@@ -20,6 +20,7 @@ Only http and https URLs are ever used: any other scheme, given or redirected to
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, replace
@@ -81,6 +82,8 @@ TEAMS_PATH = "/api/public/teams"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SCHEMES = ("http", "https")
+VISIBLE_AFTER_ATTEMPTS = 2
+"""A request that has failed this many times says so at info before each further try."""
 _log = structlog.get_logger("orchestrator.client")
 
 
@@ -524,15 +527,22 @@ class ReportsClient:
             delay = self._retry.delay(attempt, self._jitter(), retry_after)
             if self._tally is not None:
                 self._tally.retry(kind)
-            _log.debug(
-                "orchestrator.request_retry",
-                kind=kind,
-                attempt=attempt,
-                delay=round(delay, 3),
-                error=str(failure),
-            )
+            self._say_retry(kind, attempt, delay, failure)
             await self._sleep(delay)
         raise AssertionError("unreachable")
+
+    def _say_retry(self, kind: str, attempt: int, delay: float, failure: TransientApiError) -> None:
+        """A retry at debug; from the third try on at info, as a sentence a person waiting can
+        read: what failed, which try comes next of how many, and when (a wait made visible)."""
+        fields = {"kind": kind, "attempt": attempt, "delay": round(delay, 3), "error": str(failure)}
+        if attempt < VISIBLE_AFTER_ATTEMPTS:
+            _log.debug("orchestrator.request_retry", **fields)
+            return
+        message = (
+            f"{kind} request failed {attempt} times ({failure}); try {attempt + 1} of "
+            f"{self._retry.max_attempts} in {delay:.1f} s"
+        )
+        _log.info("orchestrator.request_retry", message=message, **fields)
 
     def _headers(self, kind: str) -> dict[str, str]:
         accept = "*/*" if kind == "download" else "application/json"
@@ -644,7 +654,16 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
 
 
 def _describe(error: BaseException) -> str:
-    """A short account of a network error; never `repr()`, which shows request headers."""
+    """A short account of a network error, as a sentence a person reads; never `repr()`, which
+    shows request headers."""
     if isinstance(error, TimeoutError):
         return "timed out"
+    if isinstance(error, aiohttp.ClientConnectorError):
+        number = error.os_error.errno
+        reason = os.strerror(number).lower() if number else "no connection"
+        return f"cannot connect to {error.host}:{error.port} ({reason})"
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection before answering"
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return "the answer was cut off"
     return f"{type(error).__name__}: {sanitize(str(error))}"

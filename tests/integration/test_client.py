@@ -4,12 +4,14 @@ hop without credentials, and errors mapped to our own."""
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
 import anyio
 import pytest
+from structlog.testing import capture_logs
 from yarl import URL
 
 from orchestrator.core.backoff import RetryPolicy
@@ -23,6 +25,7 @@ from orchestrator.errors import (
     DownloadExpired,
     OriginRefused,
     RunUnknown,
+    TransientApiError,
 )
 from orchestrator.fakeapi import FakeApi, FakeConfig, Faults, ManualClock
 from tests.integration.fakes import expected_bytes
@@ -267,3 +270,24 @@ async def test_a_wrong_company_key_is_a_credentials_error() -> None:
             )
             with pytest.raises(CredentialsRejected, match="403"):
                 await client.submit(job())
+
+
+@pytest.mark.anyio
+async def test_a_request_retried_twice_says_so_at_info_as_a_sentence() -> None:
+    """Against a port that refuses connections, the third and later tries are announced at info:
+    what failed, in words, which try comes next of how many, and in how many seconds."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: connections to it are refused
+    access = ApiAccess(URL(f"http://127.0.0.1:{port}"), "u", "p", "k")
+    retry = RetryPolicy(max_attempts=4, base_seconds=0.001, max_seconds=0.01)
+    async with aiohttp.ClientSession() as session:
+        client = ReportsClient(session, access, RequestBudget(100_000), retry, jitter=lambda: 0.5)
+        with capture_logs() as logs, pytest.raises(TransientApiError):
+            await client.check_access()
+    retries = [log for log in logs if log["event"] == "orchestrator.request_retry"]
+    assert [log["log_level"] for log in retries] == ["debug", "info", "info"]
+    said = retries[1]["message"]
+    assert said.startswith(f"probe request failed 2 times (probe http://127.0.0.1:{port}")
+    assert f"cannot connect to 127.0.0.1:{port} (connection refused)); try 3 of 4 in " in said
+    assert said.endswith(" s")
