@@ -38,6 +38,7 @@ from orchestrator.core.shard import Shard
 from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess
 from orchestrator.edges.journal import Journal
+from orchestrator.edges.ports import JobJournal, Sink
 from orchestrator.edges.report import RunHeader, totals, write_report
 from orchestrator.edges.settings import Settings
 from orchestrator.edges.sink import FileSink
@@ -47,6 +48,7 @@ from orchestrator.errors import (
     JournalUnavailable,
 )
 from orchestrator.exit_codes import ExitCode, exit_code_for
+from orchestrator.run.markers import place_markers
 from orchestrator.run.pacing import Pacer
 from orchestrator.run.progress import RunProgress, Snapshot
 from orchestrator.run.runner import Edges, JobRunner, Limits, Options, Timing
@@ -102,6 +104,14 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
+@dataclass(frozen=True, slots=True)
+class Output:
+    """Where a run's state and files go: its journal and its sink."""
+
+    journal: JobJournal
+    sink: Sink
+
+
 async def execute(
     settings: Settings, request: RunRequest, *, watch: Watch | None = None
 ) -> RunOutcome:
@@ -127,11 +137,14 @@ async def execute(
             shard=str(request.shard),
             requests_per_minute=round(request.shard.budget(settings.requests_per_minute), 3),
         )
+        sink = FileSink(settings.out)
         results, stopped = await _run_jobs(
-            settings, access, tls, journal, request, tally, watch, started
+            settings, access, tls, Output(journal, sink), request, tally, watch, started
         )
     finally:
         journal.close()
+    if settings.success_markers and not request.shard.sharded:
+        await place_markers(sink, results, run_id)
     code = _exit_code(results, stopped.code)
     try:
         header = RunHeader(
@@ -190,7 +203,7 @@ async def _run_jobs(
     settings: Settings,
     access: ApiAccess,
     tls: ssl.SSLContext,
-    journal: Journal,
+    output: Output,
     request: RunRequest,
     tally: RequestTally,
     watch: Watch | None,
@@ -208,14 +221,14 @@ async def _run_jobs(
         shelter = Shelter(settings.grace_seconds)
         in_flight = anyio.CapacityLimiter(settings.max_in_flight)
         runner = JobRunner(
-            Edges(client, FileSink(settings.out), journal),
+            Edges(client, output.sink, output.journal),
             Limits(in_flight, anyio.CapacityLimiter(settings.max_downloads), shelter),
             policies,
-            Scouting(policies.poll, await _durations_from(journal)),
+            Scouting(policies.poll, await _durations_from(output.journal)),
             Timing(jitter=rng.random, pressure=budget.pressure),
             Options(started, force=request.force, verify=request.verify),
         )
-        records = await journal.load()
+        records = await output.journal.load()
         limits = LaunchLimits(
             launch_limit=2 * settings.max_in_flight + settings.max_downloads,
             shelter=shelter,
@@ -288,7 +301,7 @@ def _credentials_hint(error: CredentialsRejected) -> str:
     )
 
 
-async def _durations_from(journal: Journal) -> DurationModel:
+async def _durations_from(journal: JobJournal) -> DurationModel:
     """The polling model, taught what the exports of earlier runs took."""
     model = DurationModel()
     for observation in await journal.observations():

@@ -54,6 +54,21 @@ class MemorySink:
         await anyio.lowlevel.checkpoint()
         return 0
 
+    async def put(self, relative: PurePosixPath, data: bytes) -> None:
+        """A small file (a marker), kept whole."""
+        await anyio.lowlevel.checkpoint()
+        if not stays_inside(relative):
+            raise SinkError(f"refusing output path {relative}: it would leave the output tree")
+        self.files[relative] = data
+
+    async def remove(self, relative: PurePosixPath) -> bool:
+        await anyio.lowlevel.checkpoint()
+        return self.files.pop(relative, None) is not None
+
+    async def exists(self, relative: PurePosixPath) -> bool:
+        await anyio.lowlevel.checkpoint()
+        return relative in self.files
+
     async def matches(self, file: StoredFile, *, verify: bool = False) -> StoredFile | None:
         """The file as kept, if its size and sha256 are the recorded ones."""
         await anyio.lowlevel.checkpoint()

@@ -88,5 +88,13 @@ class Sink(Protocol):
 
     async def discard_partials(self, relative: PurePosixPath) -> int: ...
 
+    async def put(self, relative: PurePosixPath, data: bytes) -> None:
+        """A small file (a completion marker), written whole or not at all."""
+
+    async def remove(self, relative: PurePosixPath) -> bool:
+        """Remove a small file if it is there; whether it was."""
+
+    async def exists(self, relative: PurePosixPath) -> bool: ...
+
     async def matches(self, file: StoredFile, *, verify: bool = False) -> StoredFile | None:
         """The recorded `file` as found now, if it is still the one written (else None)."""

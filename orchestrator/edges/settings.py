@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     pushgateway_grouping: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Labels added to the push's grouping key, `instance=nightly,env=prod` (see edges.metrics)."""
 
+    success_markers: bool = True
+    """A `_SUCCESS` file in each date folder once all its planned exports are final."""
+    keep_reports: int = Field(default=100, gt=0)
+    """Run reports kept under `_runs/`, the oldest removed first (never the current run's)."""
+
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

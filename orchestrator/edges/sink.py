@@ -98,6 +98,18 @@ class FileSink:
         """Remove temporary files an earlier, killed run left for this target; returns how many."""
         return await anyio.to_thread.run_sync(_remove_partials, self.target(relative))
 
+    async def put(self, relative: PurePosixPath, data: bytes) -> None:
+        """A small file (a marker) written whole or not at all: temporary name, fsync, rename."""
+        await anyio.to_thread.run_sync(_put, self.target(relative), self.root, data)
+
+    async def remove(self, relative: PurePosixPath) -> bool:
+        """Remove a small file if it is there; whether it was."""
+        return await anyio.to_thread.run_sync(_remove, self.target(relative))
+
+    async def exists(self, relative: PurePosixPath) -> bool:
+        target = self.target(relative)
+        return await anyio.to_thread.run_sync(target.is_file)
+
     async def matches(self, file: StoredFile, *, verify: bool = False) -> StoredFile | None:
         """The recorded `file` as found now, if it is the one written, else None.
 
@@ -107,6 +119,27 @@ class FileSink:
         the caller to record. Another size: never the file. `verify` always hashes."""
         target = self.target(PurePosixPath(file.path))
         return await anyio.to_thread.run_sync(_found, target, file, verify)
+
+
+def _put(target: Path, root: Path, data: bytes) -> None:
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    handle = _open_temp(temp, root)
+    try:
+        _publish(handle, temp, target, data)
+    except BaseException:
+        _discard(handle, temp)
+        raise
+
+
+def _remove(target: Path) -> bool:
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise _sink_error(error, target) from None
+    _fsync_folder(target.parent)
+    return True
 
 
 def _open_temp(temp: Path, root: Path) -> BinaryIO:

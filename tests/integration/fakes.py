@@ -4,6 +4,8 @@ tests that drive the CLI (which runs its own event loop)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from orchestrator.core.jobs import Job, Window
+from orchestrator.core.markers import MARKER_NAME
 from orchestrator.fakeapi import FakeApi, FakeConfig
 
 T = TypeVar("T")
@@ -112,7 +115,20 @@ def assert_tree_matches(
         for path in out.rglob("*")
         if path.is_file() and "_runs" not in path.parts and ".orchestrator" not in path.parts
     }
-    assert present == expected_files
+    markers = {path for path in present if path.name == MARKER_NAME}
+    assert present - markers == expected_files
+    for marker in markers:
+        assert_marker_vouches_for_its_folder(out, marker)
+
+
+def assert_marker_vouches_for_its_folder(out: Path, marker: Path) -> None:
+    """A `_SUCCESS` marker lists exactly the files of its folder, each with its sha256 and size."""
+    document = json.loads(marker.read_text())
+    listed = {out / entry["path"]: entry for entry in document["files"]}
+    assert set(listed) == {p for p in marker.parent.iterdir() if p.name != MARKER_NAME}, marker
+    for path, entry in listed.items():
+        data = path.read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"])
 
 
 def _piece(

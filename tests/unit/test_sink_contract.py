@@ -84,3 +84,18 @@ async def test_paths_that_leave_the_tree_are_refused(sink: Sink, path: str) -> N
     """An absolute path or one that climbs out of the tree is a SinkError, nothing is written."""
     with pytest.raises(SinkError):
         await sink.store(PurePosixPath(path), stream(BODY), expected_size=None, report_format="csv")
+
+
+async def test_a_small_file_is_put_whole_found_and_removed(sink: Sink) -> None:
+    """A marker is put whole (replacing an older one), is then there, and removing it says
+    whether it was; a path that would leave the tree is refused."""
+    marker = PurePosixPath("conversation/2024/01/01/_SUCCESS")
+    assert not await sink.exists(marker)
+    await sink.put(marker, b"{}\n")
+    await sink.put(marker, b'{"files": []}\n')
+    assert await sink.exists(marker)
+    assert await sink.remove(marker)
+    assert not await sink.remove(marker)
+    assert not await sink.exists(marker)
+    with pytest.raises(SinkError):
+        await sink.put(PurePosixPath("../_SUCCESS"), b"{}")
