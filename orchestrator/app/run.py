@@ -39,7 +39,7 @@ from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess
 from orchestrator.edges.journal import Journal
 from orchestrator.edges.ports import JobJournal, Sink
-from orchestrator.edges.report import RunHeader, totals, write_report
+from orchestrator.edges.report import RunHeader, prune_reports, totals, write_report
 from orchestrator.edges.settings import Settings
 from orchestrator.edges.sink import FileSink
 from orchestrator.edges.tally import RequestTally
@@ -150,7 +150,9 @@ async def execute(
         header = RunHeader(
             run_id, request.manifest, request.as_of, started, datetime.now(UTC), code
         )
-        report: Path | None = write_report(settings.out, header, results, access.secrets)
+        written = write_report(settings.out, header, results, access.secrets)
+        prune_reports(settings.out, settings.keep_reports, written)
+        report: Path | None = written
     except OSError as error:
         _log.error("orchestrator.report_failed", error=str(error))
         report, code = None, max(code, ExitCode.SOME_FAILED)

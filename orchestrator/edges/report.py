@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -117,3 +118,16 @@ def _publish(target: Path, data: bytes) -> None:
 def _open_temp(temp: Path) -> BinaryIO:
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     return os.fdopen(os.open(temp, flags, FILE_MODE), "wb")
+
+
+def prune_reports(out: Path, keep: int, current: Path) -> int:
+    """Remove the oldest run reports beyond the newest `keep` (run ids sort by start time), never
+    `current`; returns how many went. A report that cannot be removed is left for the next run."""
+    others = sorted(path for path in (out / RUNS_FOLDER).glob("*.json") if path != current)
+    doomed = others[: max(len(others) - (keep - 1), 0)]  # the current one is among the kept
+    removed = 0
+    for path in doomed:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed

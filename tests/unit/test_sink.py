@@ -247,3 +247,19 @@ async def test_a_failure_behind_a_large_stream_is_plain_and_leaves_nothing(
     with pytest.raises(SinkError, match="no space left"):
         await sink.store(relative, body(4), expected_size=None, report_format="csv")
     assert leftovers(tmp_path) == []
+
+
+def test_old_run_reports_go_first_and_the_current_one_stays(tmp_path: Path) -> None:
+    """Beyond KEEP_REPORTS, the oldest reports (by run id, which sorts by start time) are
+    removed; the current run's stays even when it sorts first; other files are left alone."""
+    from orchestrator.edges.report import prune_reports
+
+    runs = tmp_path / "_runs"
+    runs.mkdir()
+    names = [f"2026010{day}T000000.000Z-aaaaaa.json" for day in range(1, 6)]
+    for name in names:
+        (runs / name).write_text("{}")
+    (runs / "notes.txt").write_text("kept")
+    current = runs / names[0]  # a clock set back: the current run sorts first
+    assert prune_reports(tmp_path, 2, current) == 3
+    assert sorted(path.name for path in runs.iterdir()) == sorted([names[0], names[4], "notes.txt"])
