@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
 
-from orchestrator.core.estimate import COLD_REQUESTS_PER_EXPORT, seconds_left
+from orchestrator.core.estimate import COLD_REQUESTS_PER_EXPORT, paced, seconds_left
 from orchestrator.core.jobs import Job
 from orchestrator.core.lifecycle import Fetch, Poll, State, Stored, Submit, started
 
@@ -114,6 +116,28 @@ class RunProgress:
         shown["waiting"] += max(self.planned - len(self._states) - self.reused, 0)
         return shown
 
+    def _tail_seconds(self, remaining: int, in_flight: int) -> float:
+        """The end of a run, when its pace no longer says much. The exports under way finish at
+        the median of the durations seen that are longer than their age; the ones not started
+        take the slots as these free, at the median duration; the slowest export under way is
+        expected no sooner than the expected largest of their remaining times."""
+        seen = sorted(self._seconds)
+        if not seen:
+            return 0.0
+        now = self._clock()
+        ages = [
+            now - began
+            for key, began in self._started_at.items()
+            if isinstance(self._states.get(key), Poll | Fetch)
+        ]
+        slots = [_median_left(seen, age) for age in ages]
+        slots += [0.0] * max(in_flight - len(ages), 0)  # free slots take a waiting export now
+        heapq.heapify(slots)
+        median = seen[len(seen) // 2]
+        for _ in range(max(remaining - len(ages), 0)):
+            heapq.heappush(slots, heapq.heappop(slots) + median)
+        return max(max(slots, default=0.0), _expected_slowest(seen, ages))
+
     def typical_seconds(self) -> float | None:
         """The median time from submit to stored file of this run's exports, once there are any."""
         if not self._seconds:
@@ -135,17 +159,21 @@ class RunProgress:
         columns = self.columns()
         finished = sum(columns[name] for name in ("done", "empty", "failed", "split"))
         remaining = max(self.planned - finished - self.reused, 0)
-        per_export = requests / finished if finished else COLD_REQUESTS_PER_EXPORT
-        typical = self.typical_seconds()
-        left: float | None = seconds_left(
-            remaining,
-            requests_per_export=per_export,
-            requests_per_minute=requests_per_minute,
-            in_flight=in_flight,
-            typical_seconds=typical,
-        )
-        if typical is None and remaining and not finished:
-            left = None  # nothing has finished yet: no honest estimate
+        left = paced(remaining, finished, elapsed)
+        if left is not None and remaining <= 4 * in_flight:  # the last waves: the slowest decide
+            left = max(left, self._tail_seconds(remaining, in_flight))
+        if left is None:  # less than a tenth done: the plan, the budget and the durations say
+            per_export = requests / finished if finished else COLD_REQUESTS_PER_EXPORT
+            typical = self.typical_seconds()
+            left = seconds_left(
+                remaining,
+                requests_per_export=per_export,
+                requests_per_minute=requests_per_minute,
+                in_flight=in_flight,
+                typical_seconds=typical,
+            )
+            if typical is None and remaining and not finished:
+                left = None  # nothing has finished yet: no honest estimate
         current, total = self._server_sums()
         return Snapshot(
             planned=self.planned,
@@ -172,6 +200,40 @@ class RunProgress:
                     if count is not None:
                         sums[index] = (sums[index] or 0) + count
         return sums[0], sums[1]
+
+
+SLOWEST_STEPS = 64
+"""Points at which the expected largest remaining time is integrated."""
+
+
+def _median_left(seen: list[float], age: float) -> float:
+    """The median remaining time of an export of this age: of the durations seen longer than it
+    (none longer: about to finish)."""
+    start = bisect.bisect_right(seen, age)
+    return seen[start + (len(seen) - start) // 2] - age if start < len(seen) else 0.0
+
+
+def _expected_slowest(seen: list[float], ages: list[float]) -> float:
+    """E[max of the remaining times] of exports of these ages, each remaining time distributed
+    as the durations in `seen` (sorted) longer than its age, less the age: the integral over x of
+    1 - P(every one is done within x). An export older than every duration seen is taken to be
+    about to finish."""
+    tails = []
+    for age in ages:
+        start = bisect.bisect_right(seen, age)
+        if start < len(seen):
+            tails.append((age, start, len(seen) - start))
+    if not tails:
+        return 0.0
+    step = max(seen[-1] - min(age for age, _, _ in tails), 0.0) / SLOWEST_STEPS
+    total = 0.0
+    for index in range(SLOWEST_STEPS):
+        x = (index + 0.5) * step
+        all_done = 1.0
+        for age, start, count in tails:
+            all_done *= (bisect.bisect_right(seen, age + x) - start) / count
+        total += (1.0 - all_done) * step
+    return total
 
 
 def _column(state: State) -> str:
