@@ -196,7 +196,7 @@ def test_sigterm_stops_cleanly_and_the_rerun_finishes(tmp_path: Path) -> None:
     """SIGTERM ends the run within the grace period with code 143 and a consistent journal; the
     next run polls what was submitted instead of resubmitting it, and finishes."""
     manifest, out = manifest_for(tmp_path, 10), tmp_path / "out"
-    config = FakeConfig(job_duration=(1.0, 2.0))
+    config = FakeConfig(job_duration=(0.3, 0.6))
     with fake_in_thread(config) as fake:
         process = cli(manifest, fake, out, ORCHESTRATOR_GRACE_SECONDS="3")
         wait_until(lambda: fake.fake.counters.jobs_created >= 5, "no export was created")
