@@ -376,7 +376,7 @@ class JobRunner:
 
         async def store(chunks: AsyncIterator[bytes], size: int | None) -> StoredFile:
             return await self._sink.store(
-                relative, chunks, expected_size=size, report_format=job.format
+                relative, chunks, expected_size=size, report_format=job.format, key=job.key
             )
 
         async with self._limits.downloads:
