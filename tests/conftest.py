@@ -17,6 +17,9 @@ from typing import Any
 import anyio
 import pytest
 
+from orchestrator.core.location import Location
+from orchestrator.edges.storage.stores import VARIABLES
+
 ASYNC_TEST_SECONDS = 60.0
 
 
@@ -44,3 +47,17 @@ def bounded(
 
     under_fail_after.bounded = True  # type: ignore[attr-defined]
     return under_fail_after
+
+
+@pytest.fixture
+def bucket(monkeypatch: pytest.MonkeyPatch) -> Location:
+    """A fresh bucket on the process's moto S3 server (started once), under a prefix, with the
+    standard AWS variables pointing at it, as a user of an S3-compatible store sets them."""
+    from tests.s3 import moto_s3  # imported on first use: moto takes a while to import
+
+    server = moto_s3()
+    for name in [*VARIABLES["s3"], "AWS_PROFILE"]:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
+    return Location("s3", server.new_bucket(), "exports")

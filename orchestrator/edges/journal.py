@@ -7,10 +7,12 @@ The run lock is an `flock` on the database file's own descriptor, held from open
 beside the database decides it (the `-wal`, the `-shm`, a stale `.lock` may all be deleted: a second
 run is still refused), and being an OS lock it dies with its process, so a SIGKILLed run never
 leaves it held. It does not shut readers out: SQLite locks with `fcntl` byte ranges, which an
-`flock` does not touch, so `status` reads the journal in WAL mode while a run writes it. (SQLite's
-`locking_mode=EXCLUSIVE` would also hold off a second run, but it keeps readers out too. On NFS,
-Linux emulates `flock` with `fcntl` locks, which readers would then meet: keep the journal on
-local or ReadWriteOnce storage, as WAL requires anyway.)
+`flock` does not touch, so `status` reads the journal in WAL mode while a run writes it.
+
+WAL does not work on a network filesystem (NFS, EFS, CIFS, CephFS, FUSE): there the journal uses
+SQLite's rollback journal with `locking_mode=EXCLUSIVE` (`edges.filesystems` tells them apart, or
+ORCHESTRATOR_JOURNAL_MODE says which), which keeps `status` out until the run ends. Better still,
+give such runs a bucket (`--out s3://...`): the journal then lives there (`edges.storage`).
 
 A journal says what it is (`journal_schema`): a database that is someone else's is refused
 untouched, as is a journal a newer version wrote; one from before versions is stamped.
@@ -32,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 
@@ -41,6 +43,7 @@ from orchestrator.core.polling import OBSERVATIONS_KEPT, Observation
 from orchestrator.core.records import HistoryEntry, JobRecord
 from orchestrator.core.states import JOURNALED, StateName
 from orchestrator.core.stored import StoredFile
+from orchestrator.edges.filesystems import JournalMode, journal_mode_for
 from orchestrator.edges.folders import FILE_MODE, make_folders, touch_private
 from orchestrator.edges.journal_schema import (
     COLUMNS,
@@ -58,6 +61,8 @@ RESERVE_BYTES = 1 << 20
 """Disk kept allocated beside a run's journal, freed when a write fails: room for the last ids."""
 _WRITE_ERRORS = (sqlite3.DatabaseError, OSError)
 """What a failed write raises (a full disk is SQLITE_FULL or SQLITE_IOERR); anything else is a bug."""
+READ_BUSY_SECONDS = 5.0
+"""How long a reader (`status`) waits for a journal a run holds locked before saying so."""
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM jobs"  # noqa: S608 - column names are ours
 
 
@@ -81,9 +86,12 @@ class Journal(JournalWrites):
     state changes and a quiet one still commits each change at once.
     """
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, *, clock: Callable[[], float] = time.time, mode: JournalMode = "auto"
+    ) -> None:
         super().__init__()
         self.path = path
+        self.mode = mode
         self._clock = clock
         self._limiter = anyio.CapacityLimiter(1)
         self._connection: sqlite3.Connection | None = None
@@ -106,7 +114,7 @@ class Journal(JournalWrites):
                 self._reserve = _make_reserve(self.path)
             else:
                 touch_private(self.path)
-            self._connection = _connect(self.path)
+            self._connection = _connect(self.path, journal_mode_for(self.path, self.mode))
         except JournalUnavailable:
             self.close()
             raise
@@ -390,24 +398,40 @@ def read_observations(path: Path) -> list[Observation]:
 def _reading(path: Path) -> Iterator[sqlite3.Connection]:
     """A read-only connection to a journal whose schema this version can read."""
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=READ_BUSY_SECONDS)
     except sqlite3.Error as error:
         raise JournalUnavailable(f"cannot open the journal {path}: {error}") from None
     try:
-        schema_to_bring_up(connection, path)
+        try:
+            schema_to_bring_up(connection, path)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            raise JournalUnavailable(
+                f"the journal {path} is held by a run (on a network filesystem it uses the "
+                "rollback journal with exclusive locking, which keeps readers out): try again "
+                "when the run has ended"
+            ) from None
         yield connection
     finally:
         connection.close()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """The run's connection: the schema checked before anything is written, WAL, full syncs; a
-    new or older journal gets the current schema and its version stamp in one transaction."""
+def _connect(path: Path, mode: Literal["wal", "rollback"] = "wal") -> sqlite3.Connection:
+    """The run's connection: the schema checked before anything is written, full syncs; a new or
+    older journal gets the current schema and its version stamp in one transaction. WAL on a
+    local filesystem; on a network one (see edges.filesystems), where WAL's shared memory does
+    not work, the rollback journal with exclusive locking: this run's locks are taken once and
+    held, and readers (`status`) wait for the run to end."""
     connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
         connection.execute("PRAGMA busy_timeout=5000")
         outdated = schema_to_bring_up(connection, path)
-        connection.execute("PRAGMA journal_mode=WAL")
+        if mode == "rollback":
+            connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+            connection.execute("PRAGMA journal_mode=DELETE")
+        else:
+            connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         if outdated:
             bring_up(connection)

@@ -17,6 +17,7 @@ from typing import Literal
 
 from orchestrator.core.envelope import RunIds
 from orchestrator.core.jobs import Job
+from orchestrator.core.journal_log import first_record
 from orchestrator.core.records import JobRecord
 from orchestrator.core.states import StateName
 from orchestrator.core.stored import StoredFile
@@ -27,15 +28,7 @@ Ending = Literal["failed", "timed_out", "split"]
 
 def fresh(job: Job, state: StateName, now: float) -> JobRecord:
     """A job's first record: who it is, and when it was first journaled."""
-    return JobRecord(
-        key=job.key,
-        export_name=job.export_name,
-        window_start=job.window.start.isoformat(),
-        window_end=job.window.end.isoformat(),
-        state=state,
-        parent_key=job.parent_key,
-        created_at=now,
-    )
+    return first_record(job, state, now)
 
 
 class JournalWrites(ABC):

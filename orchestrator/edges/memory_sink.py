@@ -35,6 +35,7 @@ class MemorySink:
         *,
         expected_size: int | None,
         report_format: str,
+        key: str | None = None,
     ) -> StoredFile:
         """Gather the stream, then keep it under `relative` only if it is complete."""
         if not stays_inside(relative):

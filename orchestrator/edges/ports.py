@@ -1,7 +1,8 @@
 """The edges the runner and scheduler talk to, as protocols: the API client, the journal, the sink.
 
-Each has a real implementation beside it (`ReportsClient`, `Journal`, `FileSink`) and an in-memory
-one (`MemoryJournal`, `MemorySink`) that passes the same contract tests.
+Each has a real implementation beside it (`ReportsClient`, `Journal`, `FileSink`), one on object
+storage for the journal and the sink (`edges.storage`), and an in-memory one (`MemoryJournal`,
+`MemorySink`); all of a port's implementations pass the same contract tests.
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ class Sink(Protocol):
         *,
         expected_size: int | None,
         report_format: str,
-    ) -> StoredFile: ...
+        key: str | None = None,
+    ) -> StoredFile:
+        """Store the stream whole under `relative` (or nothing); `key` is the job's stable key,
+        which a store may keep with the file (an object's metadata), as it keeps the sha256."""
 
     async def discard_partials(self, relative: PurePosixPath) -> int: ...
 

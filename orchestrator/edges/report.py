@@ -83,6 +83,22 @@ def write_report(
     out: Path, run: RunHeader, results: Sequence[JobResult], secrets: Sequence[str] = ()
 ) -> Path:
     """Write the report atomically and return its path."""
+    folder = out / RUNS_FOLDER
+    make_folders(folder)
+    target = folder / report_name(run)
+    _publish(target, report_bytes(run, results, secrets))
+    return target
+
+
+def report_name(run: RunHeader) -> str:
+    """The report's file name in `_runs/`."""
+    return f"{run.run_id}.json"
+
+
+def report_bytes(
+    run: RunHeader, results: Sequence[JobResult], secrets: Sequence[str] = ()
+) -> bytes:
+    """The report as written, for a folder or a bucket."""
     document = {
         "run_id": run.run_id,
         "manifest": run.manifest,
@@ -93,11 +109,7 @@ def write_report(
         "totals": totals(results),
         "jobs": [job_entry(result, secrets) for result in results],
     }
-    folder = out / RUNS_FOLDER
-    make_folders(folder)
-    target = folder / f"{run.run_id}.json"
-    _publish(target, (json.dumps(document, indent=2) + "\n").encode())
-    return target
+    return (json.dumps(document, indent=2) + "\n").encode()
 
 
 def _publish(target: Path, data: bytes) -> None:

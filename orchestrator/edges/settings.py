@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     company_key: SecretStr | None = None
     out: Path = Path("out")
     journal: Path | None = None
+    journal_mode: Literal["auto", "wal", "rollback"] = "auto"
+    """SQLite's journal mode: WAL on a local filesystem, the rollback journal with exclusive
+    locking on a network one (NFS, CIFS, CephFS, FUSE; WAL does not work there); `auto` tells
+    them apart from /proc/self/mountinfo (see edges.filesystems)."""
+    lease_seconds: float = Field(default=30.0, ge=0.5, le=3600)
+    """With a bucket output: the lease TTL. A run renews its shard's lease every third of it; a
+    run that meets the lease of a killed one waits this long before taking it over."""
 
     max_in_flight: int = Field(default=10, gt=0)
     max_downloads: int = Field(default=4, gt=0)

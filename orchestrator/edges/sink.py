@@ -53,6 +53,7 @@ class FileSink:
         *,
         expected_size: int | None,
         report_format: str,
+        key: str | None = None,
     ) -> StoredFile:
         """Stream `chunks` into the file at `relative`; on any failure nothing is left behind."""
         target = self.target(relative)

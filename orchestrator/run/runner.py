@@ -380,7 +380,7 @@ class JobRunner:
                 async def store(chunks: AsyncIterator[bytes], size: int | None) -> StoredFile:
                     guard.streaming()  # the file's bytes arrive: a stop now grants the grace
                     return await self._sink.store(
-                        relative, chunks, expected_size=size, report_format=job.format
+                        relative, chunks, expected_size=size, report_format=job.format, key=job.key
                     )
 
                 stored = await self._client.download(state.download_url, store)

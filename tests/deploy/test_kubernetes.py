@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from orchestrator.cli import build_parser
+from orchestrator.core.location import parse_location
 from orchestrator.core.manifest import load_manifest
 from orchestrator.core.planner import plan
 from orchestrator.edges.metrics import LAST_SUCCESS, STATUSES
@@ -480,3 +481,67 @@ def test_the_prometheus_rule_alerts_on_staleness_and_failed_jobs() -> None:
     assert set(statuses[1].split("|")) <= set(STATUSES)
     for alert in alerts.values():
         assert alert["annotations"]["summary"] and alert["labels"]["severity"]
+
+
+BUCKET = ROOT / "deploy" / "kubernetes-bucket"
+OVERLAYS = [BUCKET / "nightly", BUCKET / "backfill"]
+
+
+def built_job(folder: Path) -> Resource:
+    """The Job (template) of an overlay's build: the backfill's Job or the CronJob's template."""
+    rendered = build(folder)
+    for resource in rendered:
+        if resource["kind"] == "CronJob":
+            return dict(resource["spec"]["jobTemplate"])
+    (job,) = [r for r in rendered if r["kind"] == "Job"]
+    return job
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+@pytest.mark.parametrize("folder", OVERLAYS, ids=["bucket-nightly", "bucket-backfill"])
+def test_the_bucket_overlays_validate_strictly_on_every_supported_version(
+    folder: Path, version: str
+) -> None:
+    """What `kubectl kustomize` renders of the bucket overlays is valid, with no unknown field,
+    for Kubernetes 1.29, 1.31, 1.34 and 1.37."""
+    for resource in build(folder):
+        kubernetes_validate.validate(resource, version, strict=True)
+
+
+@pytest.mark.parametrize("folder", OVERLAYS, ids=["bucket-nightly", "bucket-backfill"])
+def test_the_bucket_overlays_need_no_volume_and_write_to_a_bucket(folder: Path) -> None:
+    """No claim is created or mounted, --out is a bucket URL the tool accepts, the pods run as
+    the annotated ServiceAccount, and the backfill's pods may spread over nodes."""
+    assert "PersistentVolumeClaim" not in {r["kind"] for r in build(folder)}
+    job = built_job(folder)
+    spec = job["spec"]["template"]["spec"]
+    assert not [v for v in spec["volumes"] if "persistentVolumeClaim" in v]
+    assert not parse_location(flag(job, "--out")).local
+    assert spec["serviceAccountName"] == "orchestrator"
+    assert "affinity" not in spec
+
+
+def test_the_service_account_is_annotated_for_irsa_and_workload_identity() -> None:
+    """The ServiceAccount carries the EKS (IRSA) and GKE Workload Identity annotations, as marked
+    placeholders, and mounts no Kubernetes API token."""
+    account = built(BUCKET / "nightly", "ServiceAccount")
+    assert set(account["metadata"]["annotations"]) == {
+        "eks.amazonaws.com/role-arn",
+        "iam.gke.io/gcp-service-account",
+    }
+    assert account["automountServiceAccountToken"] is False
+    assert "PLACEHOLDER" in (BUCKET / "nightly" / "serviceaccount.yaml").read_text()
+
+
+def test_a_backfill_on_the_read_write_once_claim_keeps_its_pods_on_one_node() -> None:
+    """The shards that share the ReadWriteOnce claim are held on one node by pod affinity to each
+    other; the claim's comments steer backfills over nodes to a bucket, since WAL fails on NFS."""
+    job = backfill_job()
+    (term,) = job["spec"]["template"]["spec"]["affinity"]["podAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert term["labelSelector"]["matchLabels"].items() <= labels.items()
+    text = " ".join((NIGHTLY / "pvc.yaml").read_text().split())
+    assert "deploy/kubernetes-bucket" in text and "WAL does not work" in text

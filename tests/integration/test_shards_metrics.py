@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.core.markers import MARKER_NAME
 from orchestrator.core.shard import Shard, select
 from orchestrator.edges.journal import Journal
 from orchestrator.edges.metrics import LAST_SUCCESS
@@ -31,7 +32,10 @@ def files(out: Path) -> dict[Path, bytes]:
     return {
         path.relative_to(out): path.read_bytes()
         for path in out.rglob("*")
-        if path.is_file() and "_runs" not in path.parts and ".orchestrator" not in path.parts
+        if path.is_file()
+        and "_runs" not in path.parts
+        and ".orchestrator" not in path.parts
+        and path.name != MARKER_NAME
     }
 
 
@@ -54,6 +58,8 @@ def test_two_shards_give_the_files_of_one_run(
         )
     assert files(sharded) == files(whole)
     assert len(files(whole)) == len(planned_jobs(manifest)) == 12
+    # markers: the unsharded run writes them; each shard holds part of a folder, so none does
+    assert list(whole.rglob(MARKER_NAME)) and not list(sharded.rglob(MARKER_NAME))
     journals = sorted(path.name for path in (sharded / ".orchestrator").glob("*.sqlite"))
     assert journals == ["journal.shard-0-of-2.sqlite", "journal.shard-1-of-2.sqlite"]
     first, second = ({job["key"] for job in r["jobs"]} for r in reports(sharded))

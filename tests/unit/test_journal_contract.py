@@ -1,4 +1,5 @@
-"""The journal's contract, the same test bodies run against the SQLite and the in-memory journal."""
+"""The journal's contract, the same test bodies run against the SQLite journal, the in-memory one
+and the journal on object storage (moto's S3 server on loopback)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,33 @@ from pathlib import Path
 import pytest
 
 from orchestrator.core.envelope import RunIds
+from orchestrator.core.location import Location
 from orchestrator.core.polling import Observation
 from orchestrator.core.stored import StoredFile
 from orchestrator.edges.journal import Journal
 from orchestrator.edges.memory_journal import MemoryJournal
 from orchestrator.edges.ports import JobJournal
+from orchestrator.edges.storage.object_journal import ObjectJournal
+from orchestrator.edges.storage.stores import build_store
 from tests.unit.edges import day_job
 
 JOB = day_job("conversations")
 IDS = RunIds("wf", "run", "https://api/status?companyKey=SEALED")
 FILE = StoredFile("conversations/2024/01/01/c.csv", 12, "ab" * 32, rows=2, mtime_ns=5, inode=7)
 pytestmark = pytest.mark.anyio
+JOURNAL = ".orchestrator/journal"
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "bucket"])
 async def journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobJournal]:
     if request.param == "memory":
         yield MemoryJournal()
+        return
+    if request.param == "bucket":
+        location: Location = request.getfixturevalue("bucket")
+        objects = ObjectJournal(build_store(location), location, JOURNAL, holder="test")
+        await objects.open()
+        yield objects
         return
     sqlite = Journal(tmp_path / "journal.sqlite")
     sqlite.open()

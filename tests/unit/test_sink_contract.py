@@ -1,5 +1,5 @@
-"""The sink's contract: the same test bodies run against the output folder and the in-memory sink
-(and, once it lands, the object store)."""
+"""The sink's contract: the same test bodies run against the output folder, the in-memory sink
+and a bucket (moto's S3 server on loopback)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from orchestrator.core.location import Location
 from orchestrator.core.stored import StoredFile
 from orchestrator.edges.memory_sink import MemorySink
 from orchestrator.edges.ports import Sink
 from orchestrator.edges.sink import FileSink
+from orchestrator.edges.storage.object_sink import ObjectSink
+from orchestrator.edges.storage.stores import build_store
 from orchestrator.errors import DownloadCut, SinkError
 
 pytestmark = pytest.mark.anyio
@@ -20,8 +23,11 @@ BODY = b"id,text\n1,hello\n2,world\n"
 RELATIVE = PurePosixPath("conversation/2024/01/01/c.csv")
 
 
-@pytest.fixture(params=["folder", "memory"])
+@pytest.fixture(params=["folder", "memory", "bucket"])
 def sink(request: pytest.FixtureRequest, tmp_path: Path) -> Sink:
+    if request.param == "bucket":
+        location: Location = request.getfixturevalue("bucket")
+        return ObjectSink(build_store(location), location)
     return FileSink(tmp_path / "out") if request.param == "folder" else MemorySink()
 
 
