@@ -76,6 +76,8 @@ class RunHeader:
     started: datetime
     finished: datetime
     exit_code: int
+    range: str | None = None
+    """`--range START..END` when the run was given one (the report then has a `range` field)."""
 
 
 def write_report(
@@ -86,6 +88,7 @@ def write_report(
         "run_id": run.run_id,
         "manifest": run.manifest,
         "as_of": run.as_of,
+        **({"range": run.range} if run.range is not None else {}),
         "started_at": run.started.isoformat(),
         "finished_at": run.finished.isoformat(),
         "exit_code": run.exit_code,
