@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from orchestrator.cli.arguments import (
     setting_flags,
     settings_from,
 )
-from orchestrator.cli.display import LiveDisplay, ProgressLog
+from orchestrator.cli.display import LiveDisplay, ProgressLog, calm
 from orchestrator.cli.output import log_as_set, reader_went_away, say
 from orchestrator.cli.summary import describe_outcome
 from orchestrator.core.dates import DateRange
@@ -253,11 +254,14 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
 
 async def run_and_report(settings: Settings, request: RunRequest) -> ExitCode:
     """Run the request with logging configured from `settings`, showing progress as it goes (a
-    live table on a terminal, progress log events otherwise); print the human summary on stdout."""
+    live display with a bar per export on a terminal, progress log events otherwise); print the
+    human summary on stdout."""
     if settings.log_format != "json" and sys.stderr.isatty():
-        display = LiveDisplay(Console(stderr=True))
+        planned = Counter(job.export_name for job in request.jobs)  # manifest order
+        display = LiveDisplay(Console(stderr=True), planned=planned)
         with display.showing() as stream:
             log_as_set(settings, stream)
+            calm(settings.log_level)  # above the display: warnings, failures, retry notes
             outcome = await execute(settings, request, watch=display)
     else:
         log_as_set(settings)
