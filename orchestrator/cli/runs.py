@@ -138,7 +138,7 @@ def command_validate(arguments: argparse.Namespace) -> ExitCode:
     if arguments.json:
         return _validate_json(arguments)
     found = plan_from(arguments, settings_from(arguments))
-    print(f"{arguments.manifest}: valid, {_jobs_line(found)}")
+    print(f"{arguments.manifest}: valid, {_jobs_line(found, breakdown=False)}")
     return ExitCode.OK
 
 
@@ -227,13 +227,13 @@ def _job_document(job: Job) -> dict[str, Any]:
     }
 
 
-def _jobs_line(found: Planned) -> str:
-    """`N jobs as of DATE (export n, ...)`: the plan's size, by export."""
-    breakdown = ", ".join(f"{total.name} {total.jobs}" for total in found.plan.totals)
+def _jobs_line(found: Planned, *, breakdown: bool = True) -> str:
+    """`N jobs as of DATE[, every export over --range R] (export n, ...)`: the plan's size."""
     line = f"{len(found.plan.jobs)} jobs as of {found.as_of}"
     if found.range is not None:
         line += f", every export over --range {found.range}"
-    return line + (f" ({breakdown})" if breakdown else "")
+    counts = ", ".join(f"{total.name} {total.jobs}" for total in found.plan.totals)
+    return line + (f" ({counts})" if counts and breakdown else "")
 
 
 def command_run(arguments: argparse.Namespace) -> ExitCode:
