@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from orchestrator.cli import build_parser, main
 from orchestrator.edges import settings as settings_module
@@ -55,7 +54,6 @@ def backfill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backfill]:
         code = main(
             ["run", str(manifest), "--as-of", AS_OF, "--range", RANGE, "--out", str(out), *metrics]
         )
-    structlog.reset_defaults()  # the run configured logging at info: leave no trace for others
     [report] = (out / "_runs").glob("*.json")
     yield Backfill(manifest, out, code, json.loads(report.read_text()))
 

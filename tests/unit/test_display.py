@@ -192,7 +192,6 @@ def log_lines(level: str) -> list[str]:
             error="download cut after 552 of 1,105 bytes (from object storage)",
         )
         logging.getLogger("aiohttp.access").info("GET /status 200")
-    structlog.reset_defaults()  # leave no level filter behind for other tests
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue()).splitlines()  # no colours
 
 
