@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import anyio
 import pytest
+import structlog
 
 from orchestrator.core.location import Location
 from orchestrator.edges.storage.stores import VARIABLES
@@ -26,6 +27,14 @@ ASYNC_TEST_SECONDS = 60.0
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def fresh_structlog() -> Iterator[None]:
+    """Each test leaves structlog as it found it: a command run in a test configures it (at info,
+    say), and a later test on the same worker that captures debug lines would see none."""
+    yield
+    structlog.reset_defaults()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

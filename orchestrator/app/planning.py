@@ -13,11 +13,12 @@ from pathlib import Path
 
 from orchestrator.app.run import RunRequest
 from orchestrator.core.catalog_check import verdict
+from orchestrator.core.dates import DateRange
 from orchestrator.core.manifest import Manifest, load_manifest
 from orchestrator.core.planner import Plan, plan
 from orchestrator.core.shard import Shard, select
-from orchestrator.edges.preflight import check_output_tree, manifest_path_problem
-from orchestrator.edges.settings import Settings
+from orchestrator.edges.preflight import check_output_tree, check_writable, manifest_path_problem
+from orchestrator.edges.settings import Settings, inside
 from orchestrator.errors import ManifestError, UsageError
 
 
@@ -34,15 +35,23 @@ class Planned:
     as_of: date
     notes: tuple[str, ...] = ()
     """What the vendor's reference says about the manifest's parameters, short of a warning."""
+    range: DateRange | None = None
+    """`--range`, which replaced every export's range, if given."""
 
 
 def planned(
-    path: Path, settings: Settings, *, as_of: date | None = None, strict: bool = False
+    path: Path,
+    settings: Settings,
+    *,
+    as_of: date | None = None,
+    strict: bool = False,
+    date_range: DateRange | None = None,
 ) -> Planned:
     """Load the manifest, resolve the run date in its zone (`as_of`, else today there) and expand
-    it under the settings' job ceiling; the catalog's warnings join the plan's. Raises UsageError
-    for a path that is no file, ManifestError for an invalid manifest, and StrictWarnings for any
-    warning under `strict`."""
+    it under the settings' job ceiling, every export's range replaced by `date_range` if given;
+    the catalog's warnings join the plan's. Raises UsageError for a path that is no file or an
+    empty range, ManifestError for an invalid manifest, and StrictWarnings for any warning under
+    `strict`."""
     problem = manifest_path_problem(path)
     if problem is not None:
         raise UsageError(problem)
@@ -52,11 +61,22 @@ def planned(
         raise ManifestError(catalog.problems)
     now = datetime.now(UTC)
     as_of = as_of or now.astimezone(manifest.timezone).date()
+    if date_range is not None:
+        manifest = _with_range(manifest, date_range, as_of)
     expanded = plan(manifest, as_of=as_of, max_jobs=settings.max_jobs, now=now)
     expanded = replace(expanded, warnings=(*expanded.warnings, *catalog.warnings))
     if strict and expanded.warnings:
         raise StrictWarnings("\n".join(expanded.warnings))
-    return Planned(manifest, expanded, as_of, catalog.notes)
+    return Planned(manifest, expanded, as_of, catalog.notes, date_range)
+
+
+def _with_range(manifest: Manifest, date_range: DateRange, as_of: date) -> Manifest:
+    """The manifest with `--range` in place of every export's range; UsageError if it is empty
+    at the run date."""
+    problem = date_range.problem(as_of=as_of, zone=manifest.timezone)
+    if problem is not None:
+        raise UsageError(problem)
+    return manifest.with_range(date_range.start, date_range.end)
 
 
 def request_for(
@@ -76,11 +96,16 @@ def request_for(
         force=force,
         verify=verify,
         shard=shard,
+        range=None if found.range is None else str(found.range),
     )
 
 
 def ready_to_run(found: Planned, settings: Settings, shard: Shard) -> None:
     """The output folder and this shard's journal can take files: an OutputNotWritable (exit
-    code 2) before any request otherwise."""
+    code 2) before any request otherwise. A metrics file's folder inside the output folder is
+    created with it (`--out new --metrics-file new/run.prom`)."""
     exports = [export.name for export in found.manifest.exports]
     check_output_tree(settings.out, settings.journal_path(shard), exports)
+    metrics = settings.metrics_file
+    if metrics is not None and inside(metrics.parent, settings.out):
+        check_writable([metrics.parent])

@@ -72,6 +72,8 @@ class RunRequest:
     """Hash every finished file on reuse, even when its size, mtime and inode are unchanged."""
     shard: Shard = field(default_factory=Shard)
     """`jobs` are already this shard's; the shard picks the journal, budget and metrics labels."""
+    range: str | None = None
+    """`--range START..END`, which replaced every export's range, as the report records it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,13 @@ async def execute(
     code = _exit_code(results, stopped.code)
     try:
         header = RunHeader(
-            run_id, request.manifest, request.as_of, started, datetime.now(UTC), code
+            run_id,
+            request.manifest,
+            request.as_of,
+            started,
+            datetime.now(UTC),
+            code,
+            range=request.range,
         )
         written = write_report(settings.out, header, results, access.secrets)
         prune_reports(settings.out, settings.keep_reports, written)

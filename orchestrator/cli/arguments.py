@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeAlias, get_args, get_origin
 
 from orchestrator.app.planning import Planned, planned
 from orchestrator.cli.output import say
+from orchestrator.core.dates import DateRange, parse_range
 from orchestrator.edges.settings import Settings, load_settings, setting_help
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -45,6 +46,13 @@ def iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
+
+
+def date_range(text: str) -> DateRange:
+    try:
+        return parse_range(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _typed(name: str) -> dict[str, Any]:
@@ -120,6 +128,16 @@ AS_OF = Argument(
         "zone)",
     },
 )
+RANGE = Argument(
+    ("--range",),
+    {
+        "type": date_range,
+        "metavar": "START..END",
+        "help": "replace every export's range for this invocation, a backfill without editing "
+        "the manifest: two of the manifest's date forms, e.g. 2024-01-01..2024-02-01 or "
+        "today-7d..today, half-open (default: each export's own range)",
+    },
+)
 STRICT = Argument(
     ("--strict",),
     {
@@ -152,6 +170,7 @@ def plan_from(
         settings,
         as_of=arguments.as_of,
         strict=getattr(arguments, "strict", False),
+        date_range=getattr(arguments, "range", None),
     )
     if show_findings:
         for warning in found.plan.warnings:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from orchestrator.app.run import RunRequest, execute
 from orchestrator.cli.arguments import (
     AS_OF,
     MANIFEST_ARGUMENTS,
+    MAX_JOBS,
+    RANGE,
     SETTINGS,
     STRICT,
     Argument,
@@ -28,15 +31,27 @@ from orchestrator.cli.arguments import (
     setting_flags,
     settings_from,
 )
-from orchestrator.cli.display import LiveDisplay, ProgressLog
+from orchestrator.cli.display import LiveDisplay, ProgressLog, calm
 from orchestrator.cli.output import log_as_set, reader_went_away, say
 from orchestrator.cli.summary import describe_outcome
+from orchestrator.core.dates import DateRange
 from orchestrator.core.jobs import Job
-from orchestrator.edges.settings import Settings, shard_of_run, value_origins
+from orchestrator.core.shard import Shard
+from orchestrator.edges.folders import is_file
+from orchestrator.edges.settings import Settings, secrets_dir_notes, shard_of_run, value_origins
 from orchestrator.edges.status import journal_status
 from orchestrator.errors import ManifestError, SettingsError, UsageError
 from orchestrator.exit_codes import ExitCode
 
+SHARD = Argument(
+    ("--shard",),
+    {
+        "metavar": "I[/N]",
+        "help": "run only shard I (0-based) of N of the planned jobs, with 1/N of the request "
+        "budget and a journal of its own (default: I from $JOB_COMPLETION_INDEX when set, "
+        "N from $ORCHESTRATOR_SHARDS, default 1: every job)",
+    },
+)
 RUN = (
     Argument(
         ("--force",),
@@ -50,38 +65,38 @@ RUN = (
             "size, mtime or inode changed)",
         },
     ),
-    Argument(
-        ("--shard",),
-        {
-            "metavar": "I[/N]",
-            "help": "run only shard I (0-based) of N of the planned jobs, with 1/N of the request "
-            "budget and a journal of its own (default: I from $JOB_COMPLETION_INDEX when set, "
-            "N from $ORCHESTRATOR_SHARDS, default 1: every job)",
-        },
-    ),
+    SHARD,
 )
+CONFIG = (*SETTINGS.values(), MAX_JOBS, SHARD)
+"""Every flag of `run` that sets a setting: `config` takes them all and shows their effect."""
 
 
 def add_commands(commands: Commands) -> None:
     """Register `run`, `plan`, `validate`, `config` and `status`."""
     run = commands.add_parser("run", help="run every job of a manifest into the output tree")
-    add(run, *MANIFEST_ARGUMENTS, STRICT, *SETTINGS.values(), *RUN)
+    add(run, *MANIFEST_ARGUMENTS, RANGE, STRICT, *SETTINGS.values(), *RUN)
     run.set_defaults(command=command_run)
 
-    plan = commands.add_parser("plan", help="print the jobs a manifest expands into")
-    add(plan, *MANIFEST_ARGUMENTS, STRICT)
+    plan = commands.add_parser(
+        "plan",
+        help="print the jobs a manifest expands into, and how long they will take",
+        description="Print the jobs a manifest expands into and an estimate of the time they "
+        "take, learned from the journal of the output folder (--out, --journal) when it has "
+        "one; the journal read is named.",
+    )
+    add(plan, *MANIFEST_ARGUMENTS, RANGE, STRICT, SETTINGS["out"], SETTINGS["journal"])
     plan.add_argument(
         "--json", action="store_true", help="machine-readable output (default: a table)"
     )
     plan.set_defaults(command=command_plan)
 
     validate = commands.add_parser("validate", help="check a manifest and nothing else")
-    add(validate, *MANIFEST_ARGUMENTS, STRICT)
+    add(validate, *MANIFEST_ARGUMENTS, RANGE, STRICT)
     validate.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object: manifest, valid, jobs, as_of, warnings, problems "
-        "(default: one line)",
+        help="print one JSON object: manifest, valid, jobs, as_of, warnings, problems, and "
+        "range with --range (default: one line)",
     )
     validate.set_defaults(command=command_validate)
     _add_config(commands)
@@ -92,11 +107,12 @@ def _add_config(commands: Commands) -> None:
     config = commands.add_parser(
         "config",
         help="check the settings and print them as JSON, password and company key masked",
-        description="Print the effective settings as one JSON object. Two keys that are not "
-        "settings start with '_': '_sources' says where each value came from (flag, env, .env, "
-        "secret file in <folder>, default) and '_journal_path' is the journal's effective path.",
+        description="Print the effective settings as one JSON object; it takes every flag of "
+        "`run` that sets a setting. Two keys that are not settings start with '_': '_sources' "
+        "says where each value came from (flag, env, .env, secret file in <folder>, default) "
+        "and '_journal_path' is the journal's effective path (the shard's, given --shard).",
     )
-    add(config, *SETTINGS.values())
+    add(config, *CONFIG)
     config.set_defaults(command=command_config)
 
 
@@ -112,7 +128,7 @@ def _add_status(commands: Commands) -> None:
         help="with a manifest, where each planned job stands: done, pending, failed, not started "
         "(default: the journals alone)",
     )
-    add(status, AS_OF)
+    add(status, AS_OF, RANGE)
     status.add_argument("--json", action="store_true", help="one JSON object (default: text)")
     add(status, SETTINGS["out"], SETTINGS["journal"])
     status.set_defaults(command=command_status)
@@ -122,7 +138,7 @@ def command_validate(arguments: argparse.Namespace) -> ExitCode:
     if arguments.json:
         return _validate_json(arguments)
     found = plan_from(arguments, settings_from(arguments))
-    print(f"{arguments.manifest}: valid, {len(found.plan.jobs)} jobs as of {found.as_of}")
+    print(f"{arguments.manifest}: valid, {_jobs_line(found, breakdown=False)}")
     return ExitCode.OK
 
 
@@ -133,6 +149,7 @@ def _validate_json(arguments: argparse.Namespace) -> ExitCode:
         "valid": False,
         "jobs": None,
         "as_of": arguments.as_of.isoformat() if arguments.as_of else None,
+        **_range_field(arguments.range),
         "warnings": [],
         "problems": [],
     }
@@ -158,11 +175,14 @@ def _validate_json(arguments: argparse.Namespace) -> ExitCode:
 def command_plan(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
     found = plan_from(arguments, settings)
-    expected = forecast(found.plan.jobs, settings)
+    journal = settings.journal_path()
+    expected = forecast(found.plan.jobs, settings, journal)
     if arguments.json:
         document = {
             "as_of": found.as_of.isoformat(),
+            **_range_field(found.range),
             "total": len(found.plan.jobs),
+            "journal": str(journal),
             "estimate": expected.fields(),
             "jobs": [_job_document(job) for job in found.plan.jobs],
         }
@@ -176,7 +196,21 @@ def command_plan(arguments: argparse.Namespace) -> ExitCode:
         )
     print(f"\n{_jobs_line(found)}")
     print(expected.describe(settings.requests_per_minute))
+    print(_journal_line(journal))
     return ExitCode.OK
+
+
+def _journal_line(journal: Path) -> str:
+    """Which journal the estimate learned from, so a wrong --out is seen at once."""
+    if is_file(journal):
+        return f"journal read: {journal}"
+    return f"no journal at {journal} yet (another output folder? give --out or --journal)"
+
+
+def _range_field(date_range: DateRange | None) -> dict[str, str]:
+    """`{"range": "START..END"}` when --range was given, else nothing: documents without a
+    range keep the keys they always had."""
+    return {} if date_range is None else {"range": str(date_range)}
 
 
 def _job_document(job: Job) -> dict[str, Any]:
@@ -193,18 +227,20 @@ def _job_document(job: Job) -> dict[str, Any]:
     }
 
 
-def _jobs_line(found: Planned) -> str:
-    """`N jobs as of DATE (export n, ...)`: the plan's size, by export."""
-    breakdown = ", ".join(f"{total.name} {total.jobs}" for total in found.plan.totals)
+def _jobs_line(found: Planned, *, breakdown: bool = True) -> str:
+    """`N jobs as of DATE[, every export over --range R] (export n, ...)`: the plan's size."""
     line = f"{len(found.plan.jobs)} jobs as of {found.as_of}"
-    return line + (f" ({breakdown})" if breakdown else "")
+    if found.range is not None:
+        line += f", every export over --range {found.range}"
+    counts = ", ".join(f"{total.name} {total.jobs}" for total in found.plan.totals)
+    return line + (f" ({counts})" if counts and breakdown else "")
 
 
 def command_run(arguments: argparse.Namespace) -> ExitCode:
     settings = settings_from(arguments)
+    found = plan_from(arguments, settings)  # a missing or invalid manifest is said first
     settings.credentials()
     shard = shard_of_run(arguments.shard, settings.shards)
-    found = plan_from(arguments, settings)
     ready_to_run(found, settings, shard)  # before any request
     request = request_for(
         found,
@@ -218,11 +254,14 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
 
 async def run_and_report(settings: Settings, request: RunRequest) -> ExitCode:
     """Run the request with logging configured from `settings`, showing progress as it goes (a
-    live table on a terminal, progress log events otherwise); print the human summary on stdout."""
+    live display with a bar per export on a terminal, progress log events otherwise); print the
+    human summary on stdout."""
     if settings.log_format != "json" and sys.stderr.isatty():
-        display = LiveDisplay(Console(stderr=True))
+        planned = Counter(job.export_name for job in request.jobs)  # manifest order
+        display = LiveDisplay(Console(stderr=True), planned=planned)
         with display.showing() as stream:
             log_as_set(settings, stream)
+            calm(settings.log_level)  # above the display: warnings, failures, retry notes
             outcome = await execute(settings, request, watch=display)
     else:
         log_as_set(settings)
@@ -235,12 +274,17 @@ async def run_and_report(settings: Settings, request: RunRequest) -> ExitCode:
 
 
 def command_config(arguments: argparse.Namespace) -> ExitCode:
-    """The settings as one JSON object, plus `_sources` and `_journal_path` (not settings)."""
+    """The settings as one JSON object, plus `_sources` and `_journal_path` (not settings); what
+    `run` would still refuse (no credentials, no shard) is a warning on stderr."""
     settings = settings_from(arguments)
     shown = settings.shown()
     shown["_sources"] = value_origins(**setting_flags(arguments))
-    shown["_journal_path"] = str(settings.journal_path())
+    shard = _shard_shown(arguments.shard, settings, shown)
+    shown["_journal_path"] = str(settings.journal_path(shard))
+    notes = secrets_dir_notes()
     print(json.dumps(shown, indent=2))
+    for note in notes:
+        say(f"warning: {note}")
     try:
         settings.credentials()
     except SettingsError as error:
@@ -248,11 +292,33 @@ def command_config(arguments: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def _shard_shown(flag: str | None, settings: Settings, shown: dict[str, Any]) -> Shard | None:
+    """This process's shard as `run` would take it; `--shard I/N` shows as `shards` N, from the
+    flag. A bad --shard is an error (exit 2); no shard where `run` needs one, a warning."""
+    if flag is None:
+        try:
+            return shard_of_run(None, settings.shards)
+        except SettingsError as error:
+            say(f"warning: {error} (needed by `run`)")
+            return None
+    shard = shard_of_run(flag, settings.shards)
+    if "/" in flag:
+        shown["shards"] = shard.count
+        shown["_sources"]["shards"] = "flag"
+    return shard
+
+
 def command_status(arguments: argparse.Namespace) -> ExitCode:
+    """What the journals know; exit 1 when they hold failed jobs, 2 when there is none (a wrong
+    --out says so instead of reporting an empty, healthy tree)."""
     settings = settings_from(arguments)
     jobs = None
     if arguments.manifest is not None:
         jobs = plan_from(arguments, settings, show_findings=False).plan.jobs
     status = journal_status(settings.journal_path(), jobs)
     print(json.dumps(status.to_json(), indent=2) if arguments.json else status.describe())
+    if not status.journals:
+        sys.stdout.flush()  # a reader that left is found here: exit 141, as for every command
+        say(f"no journal at {status.base}: check --out or --journal (no run wrote there yet)")
+        return ExitCode.USAGE
     return ExitCode.SOME_FAILED if status.failed_jobs else ExitCode.OK

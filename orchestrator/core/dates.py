@@ -147,3 +147,40 @@ def add_months(moment: _D, months: int) -> _D:
         raise ValueError(f"year {year} is out of range")
     day = min(moment.day, calendar.monthrange(year, month + 1)[1])
     return moment.replace(year=year, month=month + 1, day=day)
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """A range given on the command line, `START..END` in the manifest's date forms, half-open
+    like the manifest's: it replaces every export's range for one invocation (a backfill)."""
+
+    start: DateExpr
+    end: DateExpr
+
+    def __str__(self) -> str:
+        return f"{self.start}..{self.end}"
+
+    def problem(self, *, as_of: date, zone: tzinfo) -> str | None:
+        """Why the range is empty or unusable at the run date in `zone`, or None."""
+        try:
+            start = resolve_date(self.start, as_of=as_of, zone=zone)
+            end = resolve_date(self.end, as_of=as_of, zone=zone)
+        except ValueError as exc:
+            return f"--range {self}: {exc}"
+        if end.timestamp() <= start.timestamp():
+            return (
+                f"--range {self}: end {end.isoformat()} is not after start {start.isoformat()} "
+                f"as of {as_of}: the range is [start, end)"
+            )
+        return None
+
+
+def parse_range(text: str) -> DateRange:
+    """`START..END`, each side a date expression as the manifest writes them; a ValueError says
+    what is wrong. Whether END is after START is known only at the run date (`problem`)."""
+    start, dots, end = (part.strip() for part in text.strip().partition(".."))
+    if not dots or not start or not end:
+        raise ValueError(
+            f"{text!r} is not START..END (e.g. 2024-01-01..2024-02-01 or today-7d..today)"
+        )
+    return DateRange(parse_date_expr(start), parse_date_expr(end))

@@ -19,7 +19,7 @@ import os
 import re
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -88,6 +88,11 @@ class Manifest:
     exports: tuple[ResolvedExport, ...]
     source_name: str = "jobs.yaml"
     warnings: tuple[Problem, ...] = ()
+
+    def with_range(self, start: DateExpr, end: DateExpr) -> Manifest:
+        """The same manifest with every export's range replaced (`--range`, a backfill)."""
+        exports = tuple(replace(export, start=start, end=end) for export in self.exports)
+        return replace(self, exports=exports)
 
 
 # ----------------------------------------------------------------------------- single values

@@ -127,7 +127,8 @@ def _check_ceiling(ranges: list[_Range], max_jobs: int) -> None:
         if total > max_jobs:
             message = (
                 f"the plan has more than {max_jobs:,} jobs (windows x filter sets, counted up to "
-                "this export): shorten the range, lengthen the window, or raise the job ceiling"
+                "this export): shorten the range, lengthen the window, or raise the job ceiling "
+                "(--max-jobs or ORCHESTRATOR_MAX_JOBS)"
             )
             raise _error(item.export, "", message)
 

@@ -23,3 +23,9 @@ def describe_bytes(count: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
+
+
+def describe_cut(received: int, expected: int | None, detail: str | None = None) -> str:
+    """`download cut after 552 of 1,105 bytes (detail)`: a cut download as a sentence."""
+    of = f" of {expected:,}" if expected is not None else ""
+    return f"download cut after {received:,}{of} bytes" + (f" ({detail})" if detail else "")

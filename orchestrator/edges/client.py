@@ -49,6 +49,7 @@ from orchestrator.core.envelope import (
 from orchestrator.core.jobs import CARE_PATH, PUBLISHING_PATH, Job
 from orchestrator.core.origins import Origin, origin_of, secure_enough
 from orchestrator.core.redact import excerpt, sanitize
+from orchestrator.core.units import describe_cut
 from orchestrator.edges.budget import PRIORITY, RequestBudget
 from orchestrator.edges.sealing import Sealer
 from orchestrator.edges.tally import NETWORK_ERROR, RequestTally
@@ -633,11 +634,14 @@ async def _body(
         async for chunk in response.content.iter_chunked(CHUNK_BYTES):
             yield chunk
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise DownloadCut(f"download from {source} broke off: {_describe(error)}") from None
+        received, announced = response.content.total_raw_bytes, response.content_length
+        cut = isinstance(error, aiohttp.ClientPayloadError)  # "cut off" would say it twice
+        detail = f"from {source}" if cut else f"from {source}: {_describe(error)}"
+        raise DownloadCut(describe_cut(received, announced, detail)) from None
     if raw_expected is not None and response.content.total_raw_bytes != raw_expected:
         raise DownloadCut(
-            f"got {response.content.total_raw_bytes} of {raw_expected} announced "
-            f"(encoded) bytes from {source}"
+            f"{source} sent {response.content.total_raw_bytes:,} of the "
+            f"{raw_expected:,} compressed bytes it announced"
         )
 
 

@@ -16,6 +16,7 @@ import anyio.lowlevel
 from orchestrator.core.layout import stays_inside
 from orchestrator.core.rows import row_counter
 from orchestrator.core.stored import StoredFile
+from orchestrator.core.units import describe_cut
 from orchestrator.errors import DownloadCut, SinkError
 
 
@@ -46,7 +47,7 @@ class MemorySink:
             counter.feed(chunk)
             body += chunk
         if expected_size is not None and len(body) != expected_size:
-            raise DownloadCut(f"got {len(body)} of {expected_size} announced bytes")
+            raise DownloadCut(describe_cut(len(body), expected_size))
         self.files[relative] = bytes(body)
         return StoredFile(relative.as_posix(), len(body), digest.hexdigest(), counter.rows())
 

@@ -77,6 +77,8 @@ class RunHeader:
     started: datetime
     finished: datetime
     exit_code: int
+    range: str | None = None
+    """`--range START..END` when the run was given one (the report then has a `range` field)."""
 
 
 def write_report(
@@ -103,6 +105,7 @@ def report_bytes(
         "run_id": run.run_id,
         "manifest": run.manifest,
         "as_of": run.as_of,
+        **({"range": run.range} if run.range is not None else {}),
         "started_at": run.started.isoformat(),
         "finished_at": run.finished.isoformat(),
         "exit_code": run.exit_code,

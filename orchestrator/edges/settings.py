@@ -191,12 +191,14 @@ class Settings(BaseSettings):
 
     @field_validator("metrics_file")
     @classmethod
-    def _in_a_folder(cls, value: Path | None) -> Path | None:
+    def _in_a_folder(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         """Checked before the run, not discovered after hours of work (a FIFO in its place would
-        block the run's end, when the previous file is read)."""
+        block the run's end, when the previous file is read). A folder inside the output folder
+        may be missing: the run creates it with the output tree, before any request."""
         if value is None:
             return value
-        if not is_dir(value.parent):
+        out = info.data.get("out")
+        if not is_dir(value.parent) and not (out is not None and inside(value.parent, out)):
             raise ValueError(f"{value}: its folder {value.parent} does not exist")
         problem = not_regular(value)
         if problem is not None:
@@ -277,6 +279,8 @@ class Settings(BaseSettings):
         for name in MASKED_FIELDS:
             shown[name] = "***" if _present(getattr(self, name)) else None
         shown["username"] = self.username.get_secret_value() if self.username else None
+        folder = _secrets_folder()  # the folder read: the environment's, never `.env`'s
+        shown["secrets_dir"] = None if folder is None else str(folder)
         return shown
 
     def secret_values(self) -> list[str]:
@@ -327,7 +331,28 @@ def value_origins(**overrides: object) -> dict[str, str]:
                 origins.setdefault(name, origin)
     except (UnicodeDecodeError, OSError, LibrarySettingsError) as error:
         raise SettingsError(f"cannot read the settings: {type(error).__name__}") from None
+    named = os.environ.get(f"{ENV_PREFIX}SECRETS_DIR")
+    origins["secrets_dir"] = "env" if named else "default"  # read from the environment alone
     return {name: origins.get(name, "default") for name in Settings.model_fields}
+
+
+def secrets_dir_notes() -> list[str]:
+    """What `config` says of ORCHESTRATOR_SECRETS_DIR beyond its value: a named folder that
+    does not exist, and a `.env` line that cannot set it (call after `load_settings`)."""
+    notes = []
+    named = os.environ.get(f"{ENV_PREFIX}SECRETS_DIR")
+    if named and _secrets_folder() is None:
+        notes.append(f"{ENV_PREFIX}SECRETS_DIR={named} is not a folder: no secret files are read")
+    try:
+        in_dotenv = "secrets_dir" in DotEnvSettingsSource(Settings)()
+    except (UnicodeDecodeError, OSError, LibrarySettingsError) as error:
+        raise SettingsError(f"cannot read the settings: {type(error).__name__}") from None
+    if in_dotenv:
+        notes.append(
+            f"{DOTENV} sets {ENV_PREFIX}SECRETS_DIR, which is read from the process environment "
+            "only: that line is ignored (export the variable instead)"
+        )
+    return notes
 
 
 def setting_help(name: str, text: str) -> str:
@@ -415,6 +440,11 @@ def _refuse_special_files() -> None:
             raise SettingsError(
                 f"{ENV_PREFIX}SECRETS_DIR: {entry} {problem}: each secret must be a file"
             )
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies in it, by their absolute paths (links not followed)."""
+    return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(folder))  # noqa: PTH100
 
 
 def _present(secret: SecretStr | None) -> bool:

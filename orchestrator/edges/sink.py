@@ -22,6 +22,7 @@ import anyio
 from orchestrator.core.layout import stays_inside
 from orchestrator.core.rows import row_counter
 from orchestrator.core.stored import StoredFile
+from orchestrator.core.units import describe_cut
 from orchestrator.edges.folders import FILE_MODE, make_folders
 from orchestrator.errors import DownloadCut, OutputFull, SinkError
 
@@ -80,7 +81,7 @@ class FileSink:
             except BaseExceptionGroup as group:  # the writer's or the download's, as it was
                 raise _alone(group) from None
             if expected_size is not None and size != expected_size:
-                raise DownloadCut(f"got {size} of {expected_size} announced bytes")
+                raise DownloadCut(describe_cut(size, expected_size))
             facts = await anyio.to_thread.run_sync(_publish, handle, temp, target, bytes(pending))
         except BaseException:
             with anyio.CancelScope(shield=True):

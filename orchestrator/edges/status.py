@@ -47,6 +47,9 @@ class JournalStatus:
     planned: Counter[Progress] | None = None
     """Planned jobs by where they stand (None without a plan)."""
     failed_jobs: int = 0
+    standing: list[dict[str, Any]] | None = None
+    """Each planned job in plan order: key, export, window, where it stands, its file's path
+    (relative to the output folder, once stored); None without a plan."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +58,7 @@ class JournalStatus:
             "plan": None
             if self.planned is None
             else {"planned": sum(self.planned.values()), **_all(self.planned)},
+            "jobs": self.standing,
             "failed": [
                 {
                     "key": r.key,
@@ -118,7 +122,8 @@ def journal_status(base: Path, jobs: Sequence[Job] | None = None) -> JournalStat
     for path in paths:
         records.update(read_records(path))
     if jobs is not None:  # only what the plan covers (its jobs and their pieces)
-        records = {key: r for key, r in records.items() if _covered(r, records, jobs)}
+        keys = {job.key for job in jobs}
+        records = {key: r for key, r in records.items() if _covered(r, records, keys)}
     failures = sorted((r for r in records.values() if r.state in GAVE_UP), key=_updated)
     pending = [r for r in records.values() if r.state in PENDING]
     status = JournalStatus(
@@ -131,12 +136,29 @@ def journal_status(base: Path, jobs: Sequence[Job] | None = None) -> JournalStat
     )
     if jobs is not None:
         children = _children(records.values())
-        status.planned = Counter(_progress(job.key, records, children) for job in jobs)
+        places = [_progress(job.key, records, children) for job in jobs]
+        status.planned = Counter(places)
+        status.standing = [
+            _standing(job, place, records.get(job.key))
+            for job, place in zip(jobs, places, strict=True)
+        ]
     return status
 
 
-def _covered(record: JobRecord, records: dict[str, JobRecord], jobs: Sequence[Job]) -> bool:
-    keys = {job.key for job in jobs}
+def _standing(job: Job, place: Progress, record: JobRecord | None) -> dict[str, Any]:
+    """One planned job as `status --json` lists it."""
+    file = record.file if record is not None else None
+    return {
+        "key": job.key,
+        "export": job.export_name,
+        "window_start": job.window.start.isoformat(),
+        "window_end": job.window.end.isoformat(),
+        "state": place,
+        "path": file.path if file is not None and place == "done" else None,
+    }
+
+
+def _covered(record: JobRecord, records: dict[str, JobRecord], keys: set[str]) -> bool:
     ancestor: JobRecord | None = record
     while ancestor is not None:
         if ancestor.key in keys:

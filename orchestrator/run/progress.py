@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import anyio
 
@@ -24,6 +25,19 @@ COLUMNS = (
     "split",
 )
 """The counts a person sees, in the order a job goes through them."""
+FINISHED = ("done", "empty", "failed", "split")
+"""The columns of jobs this run has finished with."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTally:
+    """One export of the manifest (all the jobs of its entry) so far: jobs finished (reused
+    ones too) and failed, the pieces its split windows added to the plan, the bytes written."""
+
+    finished: int = 0
+    failed: int = 0
+    pieces: int = 0
+    bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +59,13 @@ class Snapshot:
     server_total: int | None = None
     """The sums of currentCount and totalCount over the running exports whose last status gave
     them (their unit is not published); None when none did."""
+    exports: Mapping[str, ExportTally] = field(default_factory=dict)
+    """By export name, the exports this run has finished jobs of (the live display's bars; not
+    a log field)."""
 
     @property
     def finished(self) -> int:
-        return sum(self.counts[name] for name in ("done", "empty", "failed", "split"))
+        return sum(self.counts[name] for name in FINISHED)
 
     def fields(self) -> dict[str, object]:
         """The snapshot as flat log fields."""
@@ -85,6 +102,10 @@ class RunProgress:
         self.reused = 0
         self.bytes = 0
         self._seconds: list[float] = []
+        self._export_of: dict[str, str] = {}
+        self._reused_by: Counter[str] = Counter()
+        self._pieces_by: Counter[str] = Counter()
+        self._bytes_by: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"RunProgress(planned={self.planned}, seen={len(self._states)})"
@@ -92,12 +113,15 @@ class RunProgress:
     def changed(self, job: Job, state: State) -> None:
         previous = self._states.get(job.key)
         self._states[job.key] = state
+        self._export_of[job.key] = job.export_name
         if job.parent_key is not None and job.parent_key in self._states and previous is None:
             self.planned += 1  # a piece of a split window is one more job to do
+            self._pieces_by[job.export_name] += 1
         if isinstance(state, Poll) and not isinstance(previous, Poll):
             self._started_at.setdefault(job.key, self._clock())
         elif isinstance(state, Stored) and isinstance(previous, Fetch):
             self.bytes += state.file.bytes
+            self._bytes_by[job.export_name] += state.file.bytes
             began = self._started_at.pop(job.key, None)
             if began is not None:
                 self._seconds.append(self._clock() - began)
@@ -106,6 +130,24 @@ class RunProgress:
         """A finished file from an earlier run, kept: it counts as reused (a column of its own,
         as in every view of the run), never as this run's download."""
         self.reused += 1
+        self._reused_by[job.export_name] += 1
+
+    def by_export(self) -> dict[str, ExportTally]:
+        """Each export this run has seen a job of, with its tally."""
+        finished: Counter[str] = Counter(self._reused_by)
+        failed: Counter[str] = Counter()
+        for key, state in self._states.items():
+            column = _column(state)
+            if column in FINISHED:
+                finished[self._export_of[key]] += 1
+                failed[self._export_of[key]] += column == "failed"
+        names = dict.fromkeys([*self._export_of.values(), *self._reused_by])
+        return {
+            name: ExportTally(
+                finished[name], failed[name], self._pieces_by[name], self._bytes_by[name]
+            )
+            for name in names
+        }
 
     def columns(self) -> dict[str, int]:
         """Jobs per column a person reads: every planned job is in exactly one of them or among
@@ -157,7 +199,7 @@ class RunProgress:
         elapsed: float,
     ) -> Snapshot:
         columns = self.columns()
-        finished = sum(columns[name] for name in ("done", "empty", "failed", "split"))
+        finished = sum(columns[name] for name in FINISHED)
         remaining = max(self.planned - finished - self.reused, 0)
         left = paced(remaining, finished, elapsed)
         if left is not None and remaining <= 4 * in_flight:  # the last waves: the slowest decide
@@ -189,6 +231,7 @@ class RunProgress:
             seconds_left=left,
             server_current=current,
             server_total=total,
+            exports=self.by_export(),
         )
 
     def _server_sums(self) -> tuple[int | None, int | None]:

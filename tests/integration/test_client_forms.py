@@ -605,6 +605,29 @@ async def test_a_direct_download_cut_short_is_download_cut(tmp_path: Path, encod
 
 
 @pytest.mark.anyio
+async def test_a_cut_download_says_how_many_bytes_of_how_many_arrived() -> None:
+    """A body cut halfway reads as a sentence with the bytes that came of those announced (what
+    the retry note and the report show), not the library's exception text."""
+    half = len(FILE) // 2
+    with anyio.fail_after(10):
+        async with sites("api") as found, aiohttp.ClientSession() as session:
+            api = found["api"]
+
+            async def cut(request: web.Request) -> web.StreamResponse:
+                response = web.StreamResponse(headers={"Content-Length": str(len(FILE))})
+                await response.prepare(request)
+                await response.write(FILE[:half])
+                assert request.transport is not None
+                request.transport.close()
+                return response
+
+            api.routes["/file"] = cut
+            with pytest.raises(DownloadCut) as caught:
+                await client_for(session, api).download(api.at("/file"), collect)
+    assert str(caught.value) == f"download cut after {half:,} of {len(FILE):,} bytes (from the API)"
+
+
+@pytest.mark.anyio
 async def test_a_storage_hop_nobody_answers_is_download_cut() -> None:
     """A redirect to a loopback port with nothing listening is DownloadCut, tallied as a network
     error of the storage kind."""
