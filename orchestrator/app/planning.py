@@ -16,8 +16,9 @@ from orchestrator.core.catalog_check import verdict
 from orchestrator.core.manifest import Manifest, load_manifest
 from orchestrator.core.planner import Plan, plan
 from orchestrator.core.shard import Shard, select
-from orchestrator.edges.preflight import check_output_tree, manifest_path_problem
+from orchestrator.edges.preflight import manifest_path_problem
 from orchestrator.edges.settings import Settings
+from orchestrator.edges.storage import Output
 from orchestrator.errors import ManifestError, UsageError
 
 
@@ -79,8 +80,8 @@ def request_for(
     )
 
 
-def ready_to_run(found: Planned, settings: Settings, shard: Shard) -> None:
-    """The output folder and this shard's journal can take files: an OutputNotWritable (exit
-    code 2) before any request otherwise."""
-    exports = [export.name for export in found.manifest.exports]
-    check_output_tree(settings.out, settings.journal_path(shard), exports)
+async def ready_to_run(found: Planned, output: Output) -> None:
+    """The output and this shard's journal can take files: the folder is writable, or the bucket
+    exists and the credentials may list it. An OutputNotWritable or SettingsError (exit code 2)
+    before any API request otherwise."""
+    await output.check([export.name for export in found.manifest.exports])

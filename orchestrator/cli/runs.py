@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from rich.console import Console
 
 from orchestrator.app.forecast import forecast
 from orchestrator.app.planning import Planned, StrictWarnings, ready_to_run, request_for
-from orchestrator.app.run import RunRequest, execute
+from orchestrator.app.run import RunRequest, execute, output_for
 from orchestrator.cli.arguments import (
     AS_OF,
     MANIFEST_ARGUMENTS,
@@ -33,7 +32,8 @@ from orchestrator.cli.output import log_as_set, reader_went_away, say
 from orchestrator.cli.summary import describe_outcome
 from orchestrator.core.jobs import Job
 from orchestrator.edges.settings import Settings, shard_of_run, value_origins
-from orchestrator.edges.status import journal_status
+from orchestrator.edges.status import status_of
+from orchestrator.edges.storage import Output
 from orchestrator.errors import ManifestError, SettingsError, UsageError
 from orchestrator.exit_codes import ExitCode
 
@@ -92,9 +92,13 @@ def _add_config(commands: Commands) -> None:
     config = commands.add_parser(
         "config",
         help="check the settings and print them as JSON, password and company key masked",
-        description="Print the effective settings as one JSON object. Two keys that are not "
+        description="Print the effective settings as one JSON object. The keys that are not "
         "settings start with '_': '_sources' says where each value came from (flag, env, .env, "
-        "secret file in <folder>, default) and '_journal_path' is the journal's effective path.",
+        "secret file in <folder>, default) and '_journal_path' is the journal's effective path (a "
+        "URL in the bucket with a bucket output). With a bucket output, '_output' describes the "
+        "store: its kind, the journal and lease, and where its credentials come from (the "
+        "cloud's standard variables that are set, secret values masked). Nothing is sent to the "
+        "store.",
     )
     add(config, *SETTINGS.values())
     config.set_defaults(command=command_config)
@@ -205,7 +209,7 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
     settings.credentials()
     shard = shard_of_run(arguments.shard, settings.shards)
     found = plan_from(arguments, settings)
-    ready_to_run(found, settings, shard)  # before any request
+    output = output_for(settings, shard)
     request = request_for(
         found,
         manifest=str(arguments.manifest),
@@ -213,33 +217,52 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
         force=arguments.force,
         verify=arguments.verify,
     )
-    return anyio.run(partial(run_and_report, settings, request))
+
+    async def checked_run() -> ExitCode:
+        await ready_to_run(found, output)  # before any request
+        return await run_and_report(settings, request, output)
+
+    return anyio.run(checked_run)
 
 
-async def run_and_report(settings: Settings, request: RunRequest) -> ExitCode:
-    """Run the request with logging configured from `settings`, showing progress as it goes (a
-    live table on a terminal, progress log events otherwise); print the human summary on stdout."""
+async def run_and_report(
+    settings: Settings, request: RunRequest, output: Output | None = None
+) -> ExitCode:
+    """Run the request into `output` (the settings' by default) with logging configured from
+    `settings`, the store's secrets masked too, showing progress as it goes (a live table on a
+    terminal, progress log events otherwise); print the human summary on stdout."""
+    output = output or output_for(settings, request.shard)
     if settings.log_format != "json" and sys.stderr.isatty():
         display = LiveDisplay(Console(stderr=True))
         with display.showing() as stream:
-            log_as_set(settings, stream)
-            outcome = await execute(settings, request, watch=display)
+            log_as_set(settings, stream, output.secrets())
+            outcome = await execute(settings, request, watch=display, output=output)
     else:
-        log_as_set(settings)
-        outcome = await execute(settings, request, watch=ProgressLog(settings.progress_seconds))
+        log_as_set(settings, secrets=output.secrets())
+        outcome = await execute(
+            settings, request, watch=ProgressLog(settings.progress_seconds), output=output
+        )
     try:
-        print(describe_outcome(outcome, settings.out), flush=True)
+        print(describe_outcome(outcome, output.location.url()), flush=True)
     except BrokenPipeError:  # the reader of the summary left; the run's own code still stands
         reader_went_away()
     return outcome.exit_code
 
 
 def command_config(arguments: argparse.Namespace) -> ExitCode:
-    """The settings as one JSON object, plus `_sources` and `_journal_path` (not settings)."""
+    """The settings as one JSON object, plus `_sources`, `_journal_path` and `_output` (not
+    settings): nothing is sent anywhere, not even to the bucket."""
     settings = settings_from(arguments)
     shown = settings.shown()
     shown["_sources"] = value_origins(**setting_flags(arguments))
-    shown["_journal_path"] = str(settings.journal_path())
+    try:
+        described = output_for(settings).describe()
+    except SettingsError as error:
+        described = {"store": settings.location.url(), "problem": str(error)}
+        say(f"warning: {error} (needed by `run` and `status`)")
+    shown["_journal_path"] = str(described.get("journal", settings.journal_path()))
+    if not settings.location.local:
+        shown["_output"] = described
     print(json.dumps(shown, indent=2))
     try:
         settings.credentials()
@@ -249,10 +272,13 @@ def command_config(arguments: argparse.Namespace) -> ExitCode:
 
 
 def command_status(arguments: argparse.Namespace) -> ExitCode:
+    """What every shard's journal says, read without taking the run lock or the lease."""
     settings = settings_from(arguments)
     jobs = None
     if arguments.manifest is not None:
         jobs = plan_from(arguments, settings, show_findings=False).plan.jobs
-    status = journal_status(settings.journal_path(), jobs)
+    output = output_for(settings)
+    journals = anyio.run(output.journal_records)
+    status = status_of(str(output.describe()["journal"]), journals, jobs)
     print(json.dumps(status.to_json(), indent=2) if arguments.json else status.describe())
     return ExitCode.SOME_FAILED if status.failed_jobs else ExitCode.OK
