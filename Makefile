@@ -25,7 +25,7 @@ lint: $(STAMP)  ## ruff and mypy --strict
 test: lint  ## lint, then the whole test suite on two workers (under two minutes on two cores)
 	$(BIN)/pytest -q -n 2
 
-bench: $(STAMP)  ## the full benchmark (slots, requests, downloads, scale, baselines; < 10 min)
+bench: $(STAMP)  ## the full benchmark (slots, requests, downloads, scale, baselines, a bucket; < 11 min)
 	$(BIN)/python benchmarks/run.py
 
 lock: $(STAMP)  ## regenerate requirements.lock (runtime) and requirements-build.lock, hashed, for the image
