@@ -25,7 +25,7 @@ lint: $(STAMP)  ## ruff and mypy --strict
 test: lint  ## lint, then the whole test suite on two workers (under two minutes on two cores)
 	$(BIN)/pytest -q -n 2
 
-bench: $(STAMP)  ## the full benchmark (slots, requests, downloads, scale, baselines; < 10 min)
+bench: $(STAMP)  ## the full benchmark (slots, requests, downloads, scale, baselines, a bucket; < 11 min)
 	$(BIN)/python benchmarks/run.py
 
 lock: $(STAMP)  ## regenerate requirements.lock (runtime) and requirements-build.lock, hashed, for the image
@@ -35,9 +35,9 @@ lock: $(STAMP)  ## regenerate requirements.lock (runtime) and requirements-build
 		| $(BIN)/uv pip compile - --universal --python-version 3.11 --generate-hashes \
 		--custom-compile-command "make lock" --quiet -o requirements-build.lock
 
-soak: $(STAMP)  ## deep fuzzing, 20 SIGKILLs, a tmpfs that fills up, and the image's install from the lock (PyPI)
+soak: $(STAMP)  ## deep fuzzing, 20 SIGKILLs (8 more on S3), a tmpfs that fills up, and the image's install from the lock (PyPI)
 	ORCHESTRATOR_TEST_DEPTH=4 $(BIN)/pytest -q -n 2 tests/security tests/core/test_manifest_fuzz.py \
-		tests/integration/test_resilience.py
+		tests/integration/test_resilience.py tests/integration/test_bucket_resilience.py
 	$(BIN)/pytest -q -m soak tests/deploy tests/integration/test_hostile_disk.py
 
 bench-quick: $(STAMP)  ## every benchmark scenario at a reduced size, in under a minute

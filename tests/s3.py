@@ -15,6 +15,14 @@ from functools import cache
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
+SIGNED = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=testing-key-id/20240101/us-east-1/s3/"
+    "aws4_request, SignedHeaders=host, Signature=0",
+    "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+    "Content-Type": "application/octet-stream",
+}
+"""A signature header moto takes without checking it: an unsigned request to an object is an
+anonymous one, which moto refuses (the bucket's ACL is private)."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +54,29 @@ class MotoS3:
         body = self._call("GET", f"/{bucket}?uploads")
         return re.findall(r"<Key>([^<]*)</Key>", body)
 
+    def get(self, bucket: str, key: str) -> tuple[bytes, dict[str, str]]:
+        """An object's body and its headers (names lowercased: `x-amz-meta-sha256`, ...)."""
+        return self._send("GET", f"/{bucket}/{key}")
+
+    def put(self, bucket: str, key: str, body: bytes, headers: dict[str, str]) -> None:
+        """Write an object as another client would, with the headers given (metadata among them)."""
+        self._send("PUT", f"/{bucket}/{key}", body, headers)
+
     def _call(self, method: str, path: str) -> str:
-        request = urllib.request.Request(self.endpoint + path, method=method)  # noqa: S310 - loopback http
+        return self._send(method, path)[0].decode()
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        request = urllib.request.Request(  # noqa: S310 - loopback http
+            self.endpoint + path, data=body, headers={**SIGNED, **(headers or {})}, method=method
+        )
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback http
-            return str(answer.read().decode())
+            return answer.read(), {name.lower(): value for name, value in answer.headers.items()}
 
 
 @cache

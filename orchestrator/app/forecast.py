@@ -54,12 +54,14 @@ class Forecast:
 
 
 def forecast(jobs: Sequence[Job], settings: Settings, journal: Path | None = None) -> Forecast:
-    """The time the plan's remaining jobs will take at the settings' budget and limits."""
+    """The time the plan's remaining jobs will take at the settings' budget and limits. With a
+    bucket output and no local journal, nothing is read (`plan` sends nothing anywhere): the
+    figures are the first guess."""
     path = journal or settings.journal_path()
     done: set[str] = set()
     model = DurationModel()
     learned = False
-    if is_file(path):
+    if path is not None and is_file(path):
         done = {key for key, record in read_records(path).items() if record.state in STORED}
         for observation in read_observations(path):
             model.learn(observation)

@@ -17,8 +17,9 @@ from orchestrator.core.dates import DateRange
 from orchestrator.core.manifest import Manifest, load_manifest
 from orchestrator.core.planner import Plan, plan
 from orchestrator.core.shard import Shard, select
-from orchestrator.edges.preflight import check_output_tree, check_writable, manifest_path_problem
+from orchestrator.edges.preflight import check_writable, manifest_path_problem
 from orchestrator.edges.settings import Settings, inside
+from orchestrator.edges.storage import Output
 from orchestrator.errors import ManifestError, UsageError
 
 
@@ -100,12 +101,12 @@ def request_for(
     )
 
 
-def ready_to_run(found: Planned, settings: Settings, shard: Shard) -> None:
-    """The output folder and this shard's journal can take files: an OutputNotWritable (exit
-    code 2) before any request otherwise. A metrics file's folder inside the output folder is
+async def ready_to_run(found: Planned, output: Output, settings: Settings) -> None:
+    """The output and this shard's journal can take files: the folder is writable, or the bucket
+    exists and the credentials may list it. An OutputNotWritable or SettingsError (exit code 2)
+    before any API request otherwise. A metrics file's folder inside a local output folder is
     created with it (`--out new --metrics-file new/run.prom`)."""
-    exports = [export.name for export in found.manifest.exports]
-    check_output_tree(settings.out, settings.journal_path(shard), exports)
-    metrics = settings.metrics_file
-    if metrics is not None and inside(metrics.parent, settings.out):
+    await output.check([export.name for export in found.manifest.exports])
+    metrics, out = settings.metrics_file, settings.out
+    if metrics is not None and isinstance(out, Path) and inside(metrics.parent, out):
         check_writable([metrics.parent])

@@ -39,14 +39,11 @@ from orchestrator.edges.budget import RequestBudget
 from orchestrator.edges.client import ApiAccess
 from orchestrator.edges.journal import Journal
 from orchestrator.edges.ports import JobJournal, Sink
-from orchestrator.edges.report import RunHeader, prune_reports, totals, write_report
+from orchestrator.edges.report import RunHeader, totals
 from orchestrator.edges.settings import Settings
-from orchestrator.edges.sink import FileSink
+from orchestrator.edges.storage import Output, StorageOptions, open_output
 from orchestrator.edges.tally import RequestTally
-from orchestrator.errors import (
-    CredentialsRejected,
-    JournalUnavailable,
-)
+from orchestrator.errors import CredentialsRejected, JournalUnavailable, SinkError
 from orchestrator.exit_codes import ExitCode, exit_code_for
 from orchestrator.run.markers import place_markers
 from orchestrator.run.pacing import Pacer
@@ -80,7 +77,9 @@ class RunRequest:
 class RunOutcome:
     exit_code: ExitCode
     results: list[JobResult]
-    report: Path | None
+    report: str | None
+    """Where the run report went: a path, or a URL in a bucket (None when it could not be
+    written)."""
     stopped: str | None = None
     """Why the run stopped before every job finished (a signal, the deadline, credentials)."""
     tally: RequestTally = field(default_factory=RequestTally)
@@ -106,8 +105,23 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
+def output_for(settings: Settings, shard: Shard | None = None) -> Output:
+    """The output the settings name (ORCHESTRATOR_OUT, _JOURNAL, _JOURNAL_MODE, _LEASE_SECONDS)
+    for `shard` (every job without one): a folder or a bucket's prefix, and where its journal and
+    lock are. Nothing is read or written yet; a SettingsError (exit 2) when a bucket's store
+    cannot be built from the cloud's variables. `run`, `status` and `config` all come here."""
+    options = StorageOptions(
+        shard=shard or Shard(),
+        lease_seconds=settings.lease_seconds,
+        journal=settings.journal,
+        journal_mode=settings.journal_mode,
+        sqlite=Journal,
+    )
+    return open_output(settings.location, options)
+
+
 @dataclass(frozen=True, slots=True)
-class Output:
+class Stores:
     """Where a run's state and files go: its journal and its sink."""
 
     journal: JobJournal
@@ -115,55 +129,57 @@ class Output:
 
 
 async def execute(
-    settings: Settings, request: RunRequest, *, watch: Watch | None = None
+    settings: Settings,
+    request: RunRequest,
+    *,
+    watch: Watch | None = None,
+    output: Output | None = None,
 ) -> RunOutcome:
-    """Run every job of the request and write the run report; never raises for a job's failure."""
+    """Run every job of the request into `output` (the settings' by default) and write the run
+    report; never raises for a job's failure. The output's journal is opened (its lock or lease
+    taken) before the first API request; one that cannot be is raised (exit 75 when another run
+    holds it, else 2)."""
     access = access_from(settings)
     tally = RequestTally()
     tls = tls_context(settings)  # a broken CA bundle is a settings error, found before any work
+    output = output or output_for(settings, request.shard)
     started = datetime.now(UTC)
     run_id = new_run_id(started)
-    journal = Journal(settings.journal_path(request.shard))
+    opened = False
     try:
-        journal.open()
+        async with output.journal() as journal:
+            opened = True
+            structlog.contextvars.bind_contextvars(run=run_id)
+            _log.info(
+                "orchestrator.run_started",
+                jobs=len(request.jobs),
+                out=output.location.url(),
+                shard=str(request.shard),
+                requests_per_minute=round(request.shard.budget(settings.requests_per_minute), 3),
+            )
+            results, stopped = await _run_jobs(
+                settings, access, tls, Stores(journal, output.sink), request, tally, watch, started
+            )
     except JournalUnavailable as error:
-        code = exit_code_for(error)  # 75 when another run holds it, else 2
-        await _publish_metrics(settings, request, [], tally, started, code)
+        if not opened:
+            code = exit_code_for(error)  # 75 when another run holds it, else 2
+            await _publish_metrics(settings, request, [], tally, started, code)
         raise
-    try:
-        structlog.contextvars.bind_contextvars(run=run_id)
-        _log.info(
-            "orchestrator.run_started",
-            jobs=len(request.jobs),
-            out=str(settings.out),
-            shard=str(request.shard),
-            requests_per_minute=round(request.shard.budget(settings.requests_per_minute), 3),
-        )
-        sink = FileSink(settings.out)
-        results, stopped = await _run_jobs(
-            settings, access, tls, Output(journal, sink), request, tally, watch, started
-        )
-    finally:
-        journal.close()
     if settings.success_markers and not request.shard.sharded:
-        await place_markers(sink, results, run_id)
+        await place_markers(output.sink, results, run_id)
     code = _exit_code(results, stopped.code)
-    try:
-        header = RunHeader(
-            run_id,
-            request.manifest,
-            request.as_of,
-            started,
-            datetime.now(UTC),
-            code,
-            range=request.range,
-        )
-        written = write_report(settings.out, header, results, access.secrets)
-        prune_reports(settings.out, settings.keep_reports, written)
-        report: Path | None = written
-    except OSError as error:
-        _log.error("orchestrator.report_failed", error=str(error))
-        report, code = None, max(code, ExitCode.SOME_FAILED)
+    header = RunHeader(
+        run_id,
+        request.manifest,
+        request.as_of,
+        started,
+        datetime.now(UTC),
+        code,
+        range=request.range,
+    )
+    report = await _write_report(settings, output, header, results, [*access.secrets])
+    if report is None:
+        code = max(code, ExitCode.SOME_FAILED)
     _log.info(
         "orchestrator.run_finished",
         exit_code=int(code),
@@ -175,6 +191,24 @@ async def execute(
     )
     await _publish_metrics(settings, request, results, tally, started, code)
     return RunOutcome(code, results, report, stopped.reason, tally)
+
+
+async def _write_report(
+    settings: Settings,
+    output: Output,
+    header: RunHeader,
+    results: Sequence[JobResult],
+    secrets: Sequence[str],
+) -> str | None:
+    """The run report under the output's `_runs/`, the oldest beyond ORCHESTRATOR_KEEP_REPORTS
+    removed; where it went, or None (logged) when it could not be written."""
+    try:
+        written = await output.reports.write(header, results, [*secrets, *output.secrets()])
+    except (OSError, SinkError) as error:
+        _log.error("orchestrator.report_failed", error=str(error))
+        return None
+    await output.reports.prune(settings.keep_reports, written)
+    return written
 
 
 async def _publish_metrics(
@@ -213,7 +247,7 @@ async def _run_jobs(
     settings: Settings,
     access: ApiAccess,
     tls: ssl.SSLContext,
-    output: Output,
+    output: Stores,
     request: RunRequest,
     tally: RequestTally,
     watch: Watch | None,

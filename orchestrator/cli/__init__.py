@@ -1,7 +1,8 @@
 """The `orchestrator` command: the face, which parses arguments, calls the application
 (`orchestrator.app`) and prints what it answers. Nothing imports the face.
 
-    __init__.py  main: the parser assembled from the command modules, errors to exit codes
+    __init__.py  main: the parser assembled from the command modules, errors to exit codes;
+                 entry: the program (main, then an exit that obstore's threads cannot abort)
     arguments.py the arguments several commands share, defined once; flags -> settings
     output.py    messages on stderr, log lines, a reader that left stdout
     runs.py      run, plan, validate, config, status
@@ -19,9 +20,12 @@ Every expected problem ends as one clear message on stderr and a documented exit
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata
+from typing import NoReturn
 
 from orchestrator.app.planning import StrictWarnings
 from orchestrator.cli import account, catalog, demo, fake_api, runs
@@ -49,6 +53,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def entry() -> NoReturn:
+    """The `orchestrator` program (the console script, `python -m orchestrator`): `main`, then
+    the exit. Once a bucket was used, the process ends with os._exit, stdout and stderr flushed:
+    obstore's runtime threads may still be handing a last result back to Python, and Python 3.11
+    aborts the process (SIGABRT) when such a thread waits for the GIL during the interpreter's
+    finalization (pyo3-async-runtimes; about one exit in ten against moto)."""
+    code = main()
+    if "obstore" not in sys.modules:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """`orchestrator` and its commands, each group added by its own module."""
     parser = argparse.ArgumentParser(
@@ -74,4 +93,4 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "entry", "main"]

@@ -73,7 +73,9 @@ def setting_flag(flag: str, name: str, text: str) -> Argument:
 SETTINGS: dict[str, Argument] = {
     argument.options["dest"]: argument
     for argument in (
-        setting_flag("--out", "out", "output folder"),
+        setting_flag(
+            "--out", "out", "output folder, or a bucket's prefix: s3://, gs://, az://bucket/prefix"
+        ),
         setting_flag("--journal", "journal", "journal file"),
         setting_flag("--base-url", "base_url", "API origin"),
         setting_flag("--max-in-flight", "max_in_flight", "exports submitted and not finished"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from orchestrator.edges.logs import configure_logging
@@ -18,13 +19,16 @@ def say(message: str) -> None:
     print(f"orchestrator: {message}", file=sys.stderr)
 
 
-def log_as_set(settings: Settings, stream: TextIO | None = None) -> None:
-    """Log lines in the settings' format and at their level, secrets masked; to `stream` as
-    console lines while a live display shows, else to stderr."""
+def log_as_set(
+    settings: Settings, stream: TextIO | None = None, secrets: Sequence[str] = ()
+) -> None:
+    """Log lines in the settings' format and at their level, the settings' secrets and `secrets`
+    (the output store's) masked; to `stream` as console lines while a live display shows, else
+    to stderr."""
     configure_logging(
         log_format="console" if stream is not None else settings.log_format,
         level=settings.log_level,
-        secrets=settings.secret_values(),
+        secrets=[*settings.secret_values(), *secrets],
         stream=stream,
     )
 

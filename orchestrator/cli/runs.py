@@ -7,7 +7,6 @@ import argparse
 import json
 import sys
 from collections import Counter
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from rich.console import Console
 
 from orchestrator.app.forecast import forecast
 from orchestrator.app.planning import Planned, StrictWarnings, ready_to_run, request_for
-from orchestrator.app.run import RunRequest, execute
+from orchestrator.app.run import RunRequest, execute, output_for
 from orchestrator.cli.arguments import (
     AS_OF,
     MANIFEST_ARGUMENTS,
@@ -39,7 +38,8 @@ from orchestrator.core.jobs import Job
 from orchestrator.core.shard import Shard
 from orchestrator.edges.folders import is_file
 from orchestrator.edges.settings import Settings, secrets_dir_notes, shard_of_run, value_origins
-from orchestrator.edges.status import journal_status
+from orchestrator.edges.status import status_of
+from orchestrator.edges.storage import Output
 from orchestrator.errors import ManifestError, SettingsError, UsageError
 from orchestrator.exit_codes import ExitCode
 
@@ -108,9 +108,12 @@ def _add_config(commands: Commands) -> None:
         "config",
         help="check the settings and print them as JSON, password and company key masked",
         description="Print the effective settings as one JSON object; it takes every flag of "
-        "`run` that sets a setting. Two keys that are not settings start with '_': '_sources' "
-        "says where each value came from (flag, env, .env, secret file in <folder>, default) "
-        "and '_journal_path' is the journal's effective path (the shard's, given --shard).",
+        "`run` that sets a setting. The keys that are not settings start with '_': '_sources' "
+        "says where each value came from (flag, env, .env, secret file in <folder>, default) and "
+        "'_journal_path' is the journal's effective path (the shard's, given --shard; a URL in "
+        "the bucket with a bucket output). With a bucket output, '_output' describes the store: "
+        "its kind, the journal and lease, and where its credentials come from (the cloud's "
+        "standard variables that are set, secret values masked). Nothing is sent to the store.",
     )
     add(config, *CONFIG)
     config.set_defaults(command=command_config)
@@ -200,8 +203,10 @@ def command_plan(arguments: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-def _journal_line(journal: Path) -> str:
+def _journal_line(journal: Path | None) -> str:
     """Which journal the estimate learned from, so a wrong --out is seen at once."""
+    if journal is None:  # a bucket's journal is not read for the estimate
+        return "no local journal: the estimate is a first guess (a bucket's is not read)"
     if is_file(journal):
         return f"journal read: {journal}"
     return f"no journal at {journal} yet (another output folder? give --out or --journal)"
@@ -241,7 +246,7 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
     found = plan_from(arguments, settings)  # a missing or invalid manifest is said first
     settings.credentials()
     shard = shard_of_run(arguments.shard, settings.shards)
-    ready_to_run(found, settings, shard)  # before any request
+    output = output_for(settings, shard)
     request = request_for(
         found,
         manifest=str(arguments.manifest),
@@ -249,38 +254,57 @@ def command_run(arguments: argparse.Namespace) -> ExitCode:
         force=arguments.force,
         verify=arguments.verify,
     )
-    return anyio.run(partial(run_and_report, settings, request))
+
+    async def checked_run() -> ExitCode:
+        await ready_to_run(found, output, settings)  # before any request
+        return await run_and_report(settings, request, output)
+
+    return anyio.run(checked_run)
 
 
-async def run_and_report(settings: Settings, request: RunRequest) -> ExitCode:
-    """Run the request with logging configured from `settings`, showing progress as it goes (a
-    live display with a bar per export on a terminal, progress log events otherwise); print the
-    human summary on stdout."""
+async def run_and_report(
+    settings: Settings, request: RunRequest, output: Output | None = None
+) -> ExitCode:
+    """Run the request into `output` (the settings' by default) with logging configured from
+    `settings`, the store's secrets masked too, showing progress as it goes (a live display with
+    a bar per export on a terminal, progress log events otherwise); print the human summary on
+    stdout."""
+    output = output or output_for(settings, request.shard)
     if settings.log_format != "json" and sys.stderr.isatty():
         planned = Counter(job.export_name for job in request.jobs)  # manifest order
         display = LiveDisplay(Console(stderr=True), planned=planned)
         with display.showing() as stream:
-            log_as_set(settings, stream)
+            log_as_set(settings, stream, output.secrets())
             calm(settings.log_level)  # above the display: warnings, failures, retry notes
-            outcome = await execute(settings, request, watch=display)
+            outcome = await execute(settings, request, watch=display, output=output)
     else:
-        log_as_set(settings)
-        outcome = await execute(settings, request, watch=ProgressLog(settings.progress_seconds))
+        log_as_set(settings, secrets=output.secrets())
+        outcome = await execute(
+            settings, request, watch=ProgressLog(settings.progress_seconds), output=output
+        )
     try:
-        print(describe_outcome(outcome, settings.out), flush=True)
+        print(describe_outcome(outcome, output.location.url()), flush=True)
     except BrokenPipeError:  # the reader of the summary left; the run's own code still stands
         reader_went_away()
     return outcome.exit_code
 
 
 def command_config(arguments: argparse.Namespace) -> ExitCode:
-    """The settings as one JSON object, plus `_sources` and `_journal_path` (not settings); what
-    `run` would still refuse (no credentials, no shard) is a warning on stderr."""
+    """The settings as one JSON object, plus `_sources`, `_journal_path` and `_output` (not
+    settings): nothing is sent anywhere, not even to the bucket; what `run` would still refuse
+    (no credentials, no shard) is a warning on stderr."""
     settings = settings_from(arguments)
     shown = settings.shown()
     shown["_sources"] = value_origins(**setting_flags(arguments))
     shard = _shard_shown(arguments.shard, settings, shown)
-    shown["_journal_path"] = str(settings.journal_path(shard))
+    try:
+        described = output_for(settings, shard).describe()
+    except SettingsError as error:
+        described = {"store": settings.location.url(), "problem": str(error)}
+        say(f"warning: {error} (needed by `run` and `status`)")
+    shown["_journal_path"] = str(described.get("journal", settings.journal_path(shard)))
+    if not settings.location.local:
+        shown["_output"] = described
     notes = secrets_dir_notes()
     print(json.dumps(shown, indent=2))
     for note in notes:
@@ -309,13 +333,16 @@ def _shard_shown(flag: str | None, settings: Settings, shown: dict[str, Any]) ->
 
 
 def command_status(arguments: argparse.Namespace) -> ExitCode:
-    """What the journals know; exit 1 when they hold failed jobs, 2 when there is none (a wrong
-    --out says so instead of reporting an empty, healthy tree)."""
+    """What every shard's journal says, read without taking the run lock or the lease; exit 1
+    when they hold failed jobs, 2 when there is none (a wrong --out says so instead of reporting
+    an empty, healthy tree)."""
     settings = settings_from(arguments)
     jobs = None
     if arguments.manifest is not None:
         jobs = plan_from(arguments, settings, show_findings=False).plan.jobs
-    status = journal_status(settings.journal_path(), jobs)
+    output = output_for(settings)
+    journals = anyio.run(output.journal_records)
+    status = status_of(str(output.describe()["journal"]), journals, jobs)
     print(json.dumps(status.to_json(), indent=2) if arguments.json else status.describe())
     if not status.journals:
         sys.stdout.flush()  # a reader that left is found here: exit 141, as for every command

@@ -13,8 +13,9 @@ from orchestrator.edges.report import totals
 MAX_LISTED_FAILURES = 20
 
 
-def describe_outcome(outcome: RunOutcome, out: Path) -> str:
-    """A few lines whose counts add up: what was fetched, reused, left; each problem's reason."""
+def describe_outcome(outcome: RunOutcome, out: str | Path) -> str:
+    """A few lines whose counts add up: what was fetched, reused, left; each problem's reason.
+    `out` is the output folder or the bucket's URL."""
     results = outcome.results
     once = counts(results)
     parts = [f"{once['downloaded']} downloaded", f"{once['empty']} empty"]

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -135,13 +135,20 @@ def _open_temp(temp: Path) -> BinaryIO:
     return os.fdopen(os.open(temp, flags, FILE_MODE), "wb")
 
 
+def beyond_kept(names: Iterable[str], keep: int, current: str) -> list[str]:
+    """The report names to remove so that `keep` remain, the current one among them: the oldest
+    first (run ids sort by start time), never `current`."""
+    others = sorted(name for name in names if name != current and name.endswith(".json"))
+    return others[: max(len(others) - (keep - 1), 0)]
+
+
 def prune_reports(out: Path, keep: int, current: Path) -> int:
     """Remove the oldest run reports beyond the newest `keep` (run ids sort by start time), never
     `current`; returns how many went. A report that cannot be removed is left for the next run."""
-    others = sorted(path for path in (out / RUNS_FOLDER).glob("*.json") if path != current)
-    doomed = others[: max(len(others) - (keep - 1), 0)]  # the current one is among the kept
+    folder = out / RUNS_FOLDER
+    names = [path.name for path in folder.glob("*.json")]
     removed = 0
-    for path in doomed:
+    for path in (folder / name for name in beyond_kept(names, keep, current.name)):
         with contextlib.suppress(OSError):
             path.unlink()
             removed += 1

@@ -34,6 +34,8 @@ from yarl import URL
 
 from orchestrator.core.jobs import CARE_PATH, PUBLISHING_PATH
 from orchestrator.core.layout import JOURNAL_FILE, STATE_FOLDER
+from orchestrator.core.location import SETTING as LOCATION_SETTING
+from orchestrator.core.location import Location, parse_location
 from orchestrator.core.origins import secure_enough
 from orchestrator.core.planner import MAX_JOBS
 from orchestrator.core.redact import sanitize
@@ -49,8 +51,11 @@ SECRET_FIELDS = ("username", "password", "company_key")
 """The credentials a run needs."""
 MASKED_FIELDS = ("password", "company_key")
 """The credentials shown as `***`; the user name is not a secret."""
-DEFAULT_JOURNAL = f"<out>/{STATE_FOLDER}/{JOURNAL_FILE}"
-"""The journal's path when ORCHESTRATOR_JOURNAL is not set, as help texts show it."""
+DEFAULT_JOURNAL = (
+    f"<out>/{STATE_FOLDER}/{JOURNAL_FILE}; with a bucket output, <prefix>/{STATE_FOLDER}/journal "
+    "in the bucket"
+)
+"""The journal's place when ORCHESTRATOR_JOURNAL is not set, as help texts show it."""
 MAX_SECONDS = 10**9
 """Longest duration any setting takes (about 31 years): a bound that keeps timers finite."""
 MIN_REQUESTS_PER_MINUTE = 0.1
@@ -84,7 +89,9 @@ class Settings(BaseSettings):
     username: SecretStr | None = None
     password: SecretStr | None = None
     company_key: SecretStr | None = None
-    out: Path = Path("out")
+    out: str | Path = Path("out")
+    """The output: a local folder (a Path, as given or from a file:// URL) or a bucket's prefix
+    (its canonical URL, `s3://bucket/prefix`); see core.location and `location`."""
     journal: Path | None = None
     journal_mode: Literal["auto", "wal", "rollback"] = "auto"
     """SQLite's journal mode: WAL on a local filesystem, the rollback journal with exclusive
@@ -175,6 +182,20 @@ class Settings(BaseSettings):
                 )
             return tuple(str(url.origin()) for url in origins)
         return value
+
+    @field_validator("out", mode="before")
+    @classmethod
+    def _output_location(cls, value: object) -> object:
+        """A URL or a plain path, parsed once: a folder becomes a Path (exactly as before), a
+        bucket its canonical URL; a malformed URL or an unknown scheme is refused here, so it
+        never becomes a folder called `s3:`. A Path given by code is a folder as it is."""
+        if not isinstance(value, str):
+            return value
+        try:
+            location = parse_location(value)
+        except SettingsError as error:
+            raise ValueError(str(error).removeprefix(f"{LOCATION_SETTING}: ")) from None
+        return Path(location.path) if location.local else location.url()
 
     @field_validator("ca_bundle")
     @classmethod
@@ -267,9 +288,19 @@ class Settings(BaseSettings):
             self.company_key.get_secret_value(),
         )
 
-    def journal_path(self, shard: Shard | None = None) -> Path:
-        """The journal file; a shard of several keeps its own beside it (see core.shard)."""
-        base = self.journal or self.out / STATE_FOLDER / JOURNAL_FILE
+    @property
+    def location(self) -> Location:
+        """Where the output goes: a local folder, or a prefix in a bucket."""
+        if isinstance(self.out, Path):
+            return Location("file", path=str(self.out))
+        return parse_location(self.out)
+
+    def journal_path(self, shard: Shard | None = None) -> Path | None:
+        """The SQLite journal file; a shard of several keeps its own beside it (see core.shard).
+        None for a bucket output without ORCHESTRATOR_JOURNAL: its journal is in the bucket."""
+        if self.journal is None and not isinstance(self.out, Path):
+            return None
+        base = self.journal or Path(self.out) / STATE_FOLDER / JOURNAL_FILE
         return Path(shard.file_for(base)) if shard is not None else base
 
     def shown(self) -> dict[str, object]:

@@ -9,7 +9,7 @@ and follows a split job into its pieces.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,8 +39,9 @@ def journal_files(base: Path) -> list[Path]:
 class JournalStatus:
     """What the journals say, and, given a plan, where each planned job stands."""
 
-    base: Path
-    journals: list[Path]
+    base: str
+    """Where the journal is when there is one: a path, or a URL in a bucket."""
+    journals: list[str]
     states: Counter[str]
     failures: list[JobRecord]
     oldest_pending: JobRecord | None
@@ -53,7 +54,7 @@ class JournalStatus:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "journals": [str(path) for path in self.journals],
+            "journals": list(self.journals),
             "states": dict(sorted(self.states.items())),
             "plan": None
             if self.planned is None
@@ -86,8 +87,9 @@ class JournalStatus:
         elif len(self.journals) == 1:
             lines = [f"journal {self.journals[0]}"]
         else:
-            names = ", ".join(path.name for path in self.journals)
-            lines = [f"{len(self.journals)} journals in {self.journals[0].parent}: {names}"]
+            folder = self.journals[0].rpartition("/")[0]
+            names = ", ".join(journal.rpartition("/")[2] for journal in self.journals)
+            lines = [f"{len(self.journals)} journals in {folder}: {names}"]
         total = sum(self.states.values())
         lines.append(
             f"{total} jobs: " + ", ".join(f"{self.states[s]} {s}" for s in sorted(self.states))
@@ -117,10 +119,18 @@ class JournalStatus:
 
 def journal_status(base: Path, jobs: Sequence[Job] | None = None) -> JournalStatus:
     """Read every journal of `base` and sum them; with `jobs`, place each planned job."""
-    paths = journal_files(base)
+    found = {str(path): read_records(path) for path in journal_files(base)}
+    return status_of(str(base), found, jobs)
+
+
+def status_of(
+    base: str, journals: Mapping[str, Mapping[str, JobRecord]], jobs: Sequence[Job] | None = None
+) -> JournalStatus:
+    """Sum the records of every journal read (by where each is, a path or a URL); with `jobs`,
+    place each planned job. `base` is where a journal would be, for "no journal" messages."""
     records: dict[str, JobRecord] = {}
-    for path in paths:
-        records.update(read_records(path))
+    for found in journals.values():
+        records.update(found)
     if jobs is not None:  # only what the plan covers (its jobs and their pieces)
         keys = {job.key for job in jobs}
         records = {key: r for key, r in records.items() if _covered(r, records, keys)}
@@ -128,7 +138,7 @@ def journal_status(base: Path, jobs: Sequence[Job] | None = None) -> JournalStat
     pending = [r for r in records.values() if r.state in PENDING]
     status = JournalStatus(
         base=base,
-        journals=paths,
+        journals=list(journals),
         states=Counter(record.state for record in records.values()),
         failures=failures,
         oldest_pending=min(pending, key=_updated) if pending else None,

@@ -36,13 +36,13 @@ from anyio.abc import TaskStatus
 from obstore.exceptions import AlreadyExistsError, PreconditionError
 
 from orchestrator.core.location import Location
+from orchestrator.edges.storage.output import DEFAULT_TTL
 from orchestrator.edges.storage.stores import access_error, describe_error, failure_of
 from orchestrator.errors import JournalLocked, JournalUnavailable
 
 if TYPE_CHECKING:
     from obstore.store import ObjectStore
 
-DEFAULT_TTL = 30.0
 VALID_SHARE = 0.8
 """Of a TTL after its last accepted renewal, how long a holder goes on writing the journal."""
 MAX_TTL = 3600.0
@@ -127,10 +127,11 @@ class Lease:
             if await self._write(self._etag or "", released=False):
                 self._renewed_at = sent
                 return
+            mine = await self._still_mine()
         except JournalUnavailable as error:  # the store failed: the fence decides when to stop
             _log.warning("orchestrator.lease_renewal_failed", lease=self.url, error=str(error))
             return
-        if not await self._still_mine():
+        if not mine:
             self._lost = "another run took over its lease (this run was thought dead)"
             _log.error("orchestrator.lease_lost", lease=self.url)
 
