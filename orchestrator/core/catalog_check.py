@@ -19,6 +19,7 @@ Publishing exports are not checked: their IDs and parameters are not published.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -122,7 +123,9 @@ def check_export(written: Written, locator: Locator) -> CatalogFindings:
     return CatalogFindings(tuple(check.findings), tuple(check.zones))
 
 
+@functools.lru_cache(maxsize=1024)
 def _unknown_export(export_id: str) -> str:
+    """Worked out once per id: a fuzzy match for each of 10,000 exports would cost seconds."""
     close = difflib.get_close_matches(export_id, sorted(CARE_EXPORTS), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return (
