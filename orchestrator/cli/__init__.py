@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -68,8 +69,10 @@ def entry() -> NoReturn:
     os._exit(code)
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
-    """`orchestrator` and its commands, each group added by its own module."""
+    """`orchestrator` and its commands, each group added by its own module; built once per
+    process (parsing leaves the parser as it was), which matters to callers of `main` in a loop."""
     parser = argparse.ArgumentParser(
         prog="orchestrator",
         description="Bulk exports from the Khoros Care Analytics Reports API.",
@@ -86,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache
 def _version() -> str:
     try:
         return metadata.version("orchestrator")
