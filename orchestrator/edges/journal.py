@@ -78,7 +78,9 @@ class Journal(JournalWrites):
 
     Writes are group-committed: while one transaction is being written and fsync'd, the writes
     that arrive wait and then go together in the next one, so a busy run pays one fsync for many
-    state changes and a quiet one still commits each change at once.
+    state changes and a quiet one still commits each change at once. Two writes no recovery
+    depends on, an export found ready and what an export took, do not wait at all: they join the
+    next commit (every read, and `close`, commits them first).
     """
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
@@ -118,8 +120,12 @@ class Journal(JournalWrites):
             ) from None
 
     def close(self) -> None:
-        """Close the database, free the reserve, then (last) let go of the run lock."""
+        """Commit the writes still waiting, close the database, free the reserve, then (last)
+        let go of the run lock."""
         if self._connection is not None:
+            if self._pending:
+                batch, self._pending = self._pending, []
+                self._apply_all(batch)  # hints only: a failure here loses no ids
             self._connection.close()
             self._connection = None
         self._free_reserve()
@@ -138,11 +144,13 @@ class Journal(JournalWrites):
 
     async def load(self) -> dict[str, JobRecord]:
         """Every record, by key."""
+        await self._settle()
         records = await self._run(self._select_all)
         return {record.key: record for record in records}
 
     async def learned(self, observation: Observation) -> None:
-        """Keep what an export took to be ready, for the polls of later runs."""
+        """Keep what an export took to be ready, for the polls of later runs: written with the
+        next commit (a hint, not worth an fsync and a wait of its own)."""
         row = (
             observation.export_id,
             observation.window_seconds,
@@ -150,16 +158,19 @@ class Journal(JournalWrites):
             observation.upper,
             self._clock(),
         )
-        await self._commit(
-            lambda connection: connection.execute(
-                "INSERT INTO durations (export_id, window_seconds, lower, upper, at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                row,
+        self._pending.append(
+            _Write(
+                lambda connection: connection.execute(
+                    "INSERT INTO durations (export_id, window_seconds, lower, upper, at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    row,
+                )
             )
         )
 
     async def observations(self) -> list[Observation]:
         """What earlier exports took, oldest first (the most recent few thousand)."""
+        await self._settle()
         query = (
             "SELECT export_id, window_seconds, lower, upper FROM durations ORDER BY id DESC LIMIT ?"
         )
@@ -167,6 +178,19 @@ class Journal(JournalWrites):
             lambda: self._require().execute(query, (OBSERVATIONS_KEPT,)).fetchall()
         )
         return [Observation(*row) for row in reversed(rows)]
+
+    async def _apply_soon(self, job: Job, state: StateName, change: Change) -> None:
+        """Queue the change for the next commit, and return at once."""
+        if state not in JOURNALED:
+            raise ValueError(f"unknown journal state {state!r}")
+        self._pending.append(
+            _Write(lambda connection: self._upsert(connection, job, state, change, None))
+        )
+
+    async def _settle(self) -> None:
+        """Commit the writes that wait for a commit, so that a read sees them."""
+        if self._pending:
+            await self._commit(_nothing)
 
     async def _commit(self, apply: Callable[[sqlite3.Connection], T]) -> T:
         """Run `apply` in the next group commit and return its result once it is durable."""
@@ -224,6 +248,7 @@ class Journal(JournalWrites):
 
     async def history(self, key: str) -> list[HistoryEntry]:
         """The states a job went through, oldest first, with their times and notes."""
+        await self._settle()
         return await self._run(lambda: self._events(key))
 
     async def _apply(
@@ -279,6 +304,10 @@ class Journal(JournalWrites):
 
     async def _run(self, call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+
+def _nothing(_connection: sqlite3.Connection) -> None:
+    return None
 
 
 def _put(connection: sqlite3.Connection, record: JobRecord) -> None:
