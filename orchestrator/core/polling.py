@@ -75,8 +75,10 @@ class DurationModel:
 
     Each kind keeps its last `memory` observations as intervals of log time; its model is fitted
     by expectation-maximisation for interval-censored normal data (the truncated normal's first
-    two moments stand in for each unseen value), a few steps from the previous fit per new
-    observation, so one surprising export moves the model a little, not a lot.
+    two moments stand in for each unseen value), a few steps from the previous fit once an eighth
+    of what it remembers is new (at once for its first observations, and when an export of the
+    kind is first seen unready), so one surprising export moves the model a little, not a lot,
+    and a busy run does not refit on every export.
     """
 
     def __init__(
@@ -93,7 +95,8 @@ class DurationModel:
         self._steps = steps
         self._intervals: dict[object, deque[tuple[float, float]]] = {}
         self._fits: dict[object, LogNormal] = {}
-        self._stale: set[object] = set()
+        self._unfitted: dict[object, int] = {}
+        """Observations of each kind since its last fit."""
         self._bounded: set[object] = set()
         """Kinds (and export ids) of which some export was ever seen unready."""
 
@@ -108,20 +111,23 @@ class DurationModel:
         for key in ((observation.export_id, observation.window_seconds), observation.export_id):
             intervals = self._intervals.setdefault(key, deque(maxlen=self._memory))
             intervals.append((lower, upper))
-            self._stale.add(key)
-            if lower > -math.inf:
+            self._unfitted[key] = self._unfitted.get(key, 0) + 1
+            if lower > -math.inf and key not in self._bounded:
                 self._bounded.add(key)
+                self._fits.pop(key, None)  # what a probe found must count at once
 
     def estimate(self, export_id: str, window_seconds: int) -> LogNormal | None:
         """The model for this kind of export: its own, else its export id's, else none."""
         return self._fit((export_id, window_seconds)) or self._fit(export_id)
 
     def _fit(self, key: object) -> LogNormal | None:
-        if key in self._stale:
-            self._stale.discard(key)
-            fit = self._refit(self._intervals[key], self._fits.get(key))
-            self._fits[key] = replace(fit, bounded=key in self._bounded)
-        return self._fits.get(key)
+        new = self._unfitted.get(key, 0)
+        fit = self._fits.get(key)
+        if new and (fit is None or new >= len(self._intervals[key]) // 8):
+            self._unfitted[key] = 0
+            fit = self._refit(self._intervals[key], fit)
+            fit = self._fits[key] = replace(fit, bounded=key in self._bounded)
+        return fit
 
     def _refit(self, intervals: deque[tuple[float, float]], fit: LogNormal | None) -> LogNormal:
         if fit is None:

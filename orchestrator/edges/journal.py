@@ -92,7 +92,8 @@ class Journal(JournalWrites):
         self._lock_fd: int | None = None
         self._reserve: Path | None = None
         self._pending: list[_Write] = []
-        self._writer = anyio.Lock()
+        self._committed: anyio.Event | None = None
+        """Set when the commit under way ends; None while none is."""
 
     def __repr__(self) -> str:
         state = "open" if self._connection else "closed"
@@ -193,23 +194,35 @@ class Journal(JournalWrites):
             await self._commit(_nothing)
 
     async def _commit(self, apply: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `apply` in the next group commit and return its result once it is durable."""
+        """Run `apply` in the next group commit and return its result once it is durable: the
+        writer that finds no commit under way leads one with every write waiting; the others
+        wait for it to end (all woken at once), and one of those whose write it did not take
+        leads the next."""
         write = _Write(apply)
         self._pending.append(write)
         try:
-            async with self._writer:
-                if not write.done:
-                    batch, self._pending = self._pending, []
-                    with anyio.CancelScope(shield=True):  # the batch holds others' writes too
-                        await anyio.to_thread.run_sync(
-                            self._apply_all, batch, limiter=self._limiter
-                        )
+            while not write.done:
+                if self._committed is None:
+                    await self._lead()
+                else:
+                    await self._committed.wait()
         finally:
             if not write.done and write in self._pending:
                 self._pending.remove(write)  # cancelled before any commit took it: never written
         if write.error is not None:
             raise write.error
         return write.result  # type: ignore[no-any-return]
+
+    async def _lead(self) -> None:
+        """Commit every write waiting, in one transaction, in the journal's thread."""
+        committed = self._committed = anyio.Event()
+        batch, self._pending = self._pending, []
+        try:
+            with anyio.CancelScope(shield=True):  # the batch holds others' writes too
+                await anyio.to_thread.run_sync(self._apply_all, batch, limiter=self._limiter)
+        finally:
+            self._committed = None
+            committed.set()
 
     def _apply_all(self, batch: list[_Write]) -> None:
         """Write the batch in one transaction. If that fails and the reserve is still there, free

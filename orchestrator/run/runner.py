@@ -262,7 +262,7 @@ class JobRunner:
         """Hold an in-flight slot while the export is the server's (submit, poll), not otherwise."""
         remote = isinstance(state, Submit | Poll)
         if remote and not holding:
-            await self._limits.in_flight.acquire()
+            await _take(self._limits.in_flight)
         elif not remote and holding:
             self._limits.in_flight.release()
         return remote
@@ -392,12 +392,15 @@ class JobRunner:
                 relative, chunks, expected_size=size, report_format=job.format
             )
 
-        async with self._limits.downloads:
+        await _take(self._limits.downloads)
+        try:
             with self._limits.shelter.protect(deadline) as shelter:
                 stored = await self._client.download(state.download_url, store)
             if shelter.cancelled_caught:  # the grace period or the job timeout ran out
                 await anyio.lowlevel.checkpoint()
                 return Cut("the download was stopped")
+        finally:
+            self._limits.downloads.release()
         return FileStored(replace(stored, open=job.window.open_at(self._options.started)))
 
     async def _learn(self, job: Job, polled: Poll, seen: StatusSeen) -> None:
@@ -424,6 +427,15 @@ class JobRunner:
                     await self._journal.ended(job, "split", final.reason)
                 case _:
                     assert_never(final)
+
+
+async def _take(limiter: anyio.CapacityLimiter) -> None:
+    """A token of `limiter`: at once when one is free and nobody waits (a job's own awaits
+    are its checkpoints), else in line."""
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        await limiter.acquire()
 
 
 def _kind(job: Job) -> Kind:
