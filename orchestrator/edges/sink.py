@@ -42,6 +42,9 @@ class FileSink:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._checks: list[_Check] = []
+        self._checked: anyio.Event | None = None
+        """Set when the batch of checks under way ends; None while none is."""
 
     def __repr__(self) -> str:
         return f"FileSink({str(self.root)!r})"
@@ -96,9 +99,36 @@ class FileSink:
         The same size, mtime and inode as recorded: taken as written without reading it. The same
         size with another mtime or inode (a `cp -a`, a restore, an rsync, a touch): hashed once,
         and the same sha256 makes it the file; the facts returned then differ from `file`'s, for
-        the caller to record. Another size: never the file. `verify` always hashes."""
+        the caller to record. Another size: never the file. `verify` always hashes.
+
+        A rerun asks this of every finished job at once: the checks that arrive while one batch
+        is looked at in a worker thread wait and go together in the next, so twenty thousand
+        files cost a few thread hops, not one each."""
         target = self.target(PurePosixPath(file.path))
-        return await anyio.to_thread.run_sync(_found, target, file, verify)
+        if verify:
+            return await anyio.to_thread.run_sync(_found, target, file, True)
+        check = _Check(target, file)
+        self._checks.append(check)
+        try:
+            while not check.done:
+                if self._checked is None:
+                    await self._check_waiting()
+                else:
+                    await self._checked.wait()
+        finally:
+            if not check.done and check in self._checks:
+                self._checks.remove(check)  # cancelled before any batch took it
+        return check.found
+
+    async def _check_waiting(self) -> None:
+        checked = self._checked = anyio.Event()
+        batch, self._checks = self._checks, []
+        try:
+            with anyio.CancelScope(shield=True):  # the batch holds other jobs' checks too
+                await anyio.to_thread.run_sync(_check_all, batch)
+        finally:
+            self._checked = None
+            checked.set()
 
 
 class _TempFile:
@@ -252,6 +282,23 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+class _Check:
+    """One finished file to look at, and what was found."""
+
+    __slots__ = ("done", "file", "found", "target")
+
+    def __init__(self, target: Path, file: StoredFile) -> None:
+        self.target, self.file = target, file
+        self.found: StoredFile | None = None
+        self.done = False
+
+
+def _check_all(batch: list[_Check]) -> None:
+    for check in batch:
+        check.found = _found(check.target, check.file, False)
+        check.done = True
 
 
 def _found(path: Path, file: StoredFile, verify: bool) -> StoredFile | None:
