@@ -4,6 +4,8 @@
   create, then `curl` the statusUrl every N seconds until a downloadUrl appears, then `curl -L -o`.
 - A fixed-interval poller (`fixed_poller.py`, asyncio + aiohttp, 5 s like Airbyte's) on a subset of
   scenario 1's exports with the same number in flight.
+- The naive client of issue 18 (the same script, first poll after 0.3 s, each wait x1.5) on the same
+  subset: what an afternoon's asyncio client does without learning.
 
 Each reports exports per minute and API requests per export (counted at the fake). `compare` then
 sets the orchestrator's scenario-1 figures beside them, as ratios.
@@ -38,6 +40,8 @@ from .report import Section
 from .scenarios import economy, slots
 
 PREFIX = "/api/public/reports/report/"
+NAIVE = ("--interval=0.3", "--growth=1.5")
+"""The naive client's polls: the first after 0.3 s, each wait 1.5 times the last."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,9 @@ def run(quick: bool) -> Section:
             section.add("curl loop: exports per minute", setup.curl_exports / elapsed * 60, "/min")
             section.add("curl loop: API requests per export", requests / setup.curl_exports, "")
         listing = jobs(setup.poller_exports)
-        _poller(section, "fixed poller", fake, listing, setup.poller_in_flight, setup, folder)
+        fixed = (f"--interval={setup.poller_interval}",)
+        _poller(section, "fixed poller", fake, listing, setup.poller_in_flight, fixed, folder)
+        _poller(section, "naive client", fake, listing, setup.poller_in_flight, NAIVE, folder)
     _economy_poller(section, quick, setup)
     return section
 
@@ -100,7 +106,8 @@ def _economy_poller(section: Section, quick: bool, setup: Setup) -> None:
     ):
         listing = jobs(workload.days, list(workload.medians))
         name = "fixed poller, scenario 2"
-        _poller(section, name, fake, listing, workload.in_flight, setup, Path(tmp))
+        schedule = (f"--interval={setup.poller_interval}",)
+        _poller(section, name, fake, listing, workload.in_flight, schedule, Path(tmp))
 
 
 def _poller(
@@ -109,10 +116,11 @@ def _poller(
     fake: Fake,
     listing: list[dict[str, Any]],
     in_flight: int,
-    setup: Setup,
+    schedule: Sequence[str],
     folder: Path,
 ) -> None:
-    """Run `fixed_poller.py` over `listing`; add its exports per minute and requests per export."""
+    """Run `fixed_poller.py` over `listing` with its poll `schedule`; add its exports per minute,
+    requests per export and CPU per export."""
     (folder / "jobs.json").write_text(json.dumps(listing))
     before = fake.counters()
     command = [
@@ -121,7 +129,7 @@ def _poller(
         fake.base_url,
         str(folder / "jobs.json"),
         f"--in-flight={in_flight}",
-        f"--interval={setup.poller_interval}",
+        *schedule,
         f"--out={folder / 'poller'}",
     ]
     measured = run_measured(command, cwd=folder)
@@ -170,7 +178,7 @@ def compare(section: Section, reference: Section, requests: Section | None) -> N
     per_export = figures.get("API requests per export")
     section.add("orchestrator (scenario 1): exports per minute", rate, "/min")
     section.add("orchestrator (scenario 1): API requests per export", per_export, "")
-    for name in ("curl loop", "fixed poller"):
+    for name in ("curl loop", "fixed poller", "naive client"):
         section.add(
             f"orchestrator / {name}: exports per minute",
             ratio(rate, figures.get(f"{name}: exports per minute")),

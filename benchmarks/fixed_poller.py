@@ -1,11 +1,15 @@
-"""A naive client for the baselines: every export polled every N seconds, F in flight.
+"""The naive clients of the baselines: F exports in flight under a semaphore, each polled on a
+schedule that starts at `interval` seconds and grows by `growth` after every poll.
 
     python fixed_poller.py BASE_URL JOBS_JSON --in-flight 50 --interval 5 --out DIR
+    python fixed_poller.py BASE_URL JOBS_JSON --in-flight 100 --interval 0.3 --growth 1.5 --out DIR
 
 JOBS_JSON is a list of {"export_id", "start_ms", "end_ms"}. What a competent afternoon's asyncio
-client does (and what Airbyte's async job orchestrator does with its fixed 5 s): create, sleep the
-interval, poll status until a downloadUrl appears, follow the 307 without credentials, stream the
-file. No retries: the benchmark's fake injects no faults. Prints a JSON line {"exports", "failed"}.
+client does: create, sleep, poll status until a downloadUrl appears, follow the 307 without
+credentials, stream the file (no hashing, no fsync, no journal). With `--growth 1` it is the fixed
+poller (Airbyte's async job orchestrator polls every 5 s); with `--interval 0.3 --growth 1.5` the
+naive client of issue 18. No retries: the benchmark's fake injects no faults. Prints a JSON line
+{"exports", "failed"}.
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ def job_info(body: dict[str, Any]) -> tuple[str, str]:
 
 
 async def one(
-    session: aiohttp.ClientSession, base: str, job: dict[str, Any], interval: float, out: Path
+    session: aiohttp.ClientSession,
+    base: str,
+    job: dict[str, Any],
+    schedule: tuple[float, float],
+    out: Path,
 ) -> bool:
     auth = aiohttp.BasicAuth(USER, PASSWORD)
     query = urlencode(
@@ -48,8 +56,10 @@ async def one(
     )
     async with session.get(f"{base}{PREFIX}{job['export_id']}?{query}", auth=auth) as answer:
         status_url = (await answer.json(content_type=None))["result"]["statusUrl"]
+    interval, growth = schedule
     while True:
         await asyncio.sleep(interval)
+        interval *= growth
         async with session.get(status_url, auth=auth) as answer:
             download_url, detail = job_info(await answer.json(content_type=None))
         if download_url:
@@ -71,7 +81,8 @@ async def main(options: argparse.Namespace, jobs: list[dict[str, Any]], out: Pat
 
     async def guarded(session: aiohttp.ClientSession, job: dict[str, Any]) -> bool:
         async with limit:
-            return await one(session, options.base_url, job, options.interval, out)
+            schedule = (options.interval, options.growth)
+            return await one(session, options.base_url, job, schedule, out)
 
     connector = aiohttp.TCPConnector(limit=options.in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -84,7 +95,8 @@ if __name__ == "__main__":
     parser.add_argument("base_url")
     parser.add_argument("jobs")
     parser.add_argument("--in-flight", type=int, default=50)
-    parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds before the first poll")
+    parser.add_argument("--growth", type=float, default=1.0, help="each wait is the last x this")
     parser.add_argument("--out", required=True)
     arguments = parser.parse_args()
     folder = Path(arguments.out)

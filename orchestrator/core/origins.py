@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from yarl import URL
 
@@ -10,6 +11,7 @@ Origin = tuple[str, str, int | None]
 """scheme, lower-case host, port (the scheme's default port when the URL names none)."""
 
 
+@lru_cache(maxsize=256)
 def is_loopback(host: str | None) -> bool:
     if not host:
         return False

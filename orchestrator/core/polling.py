@@ -10,7 +10,9 @@ and a model that is too slow or too fast corrects itself within a few generation
 The schedule of one export, after `elapsed` seconds since its submit and `polls` polls:
 
     with a model:   wait until the first of the model's quantiles (0.75, 0.92, 0.98) still ahead,
-                    then grow the wait geometrically with the time spent: elapsed x (growth - 1)
+                    then grow the wait geometrically with the time spent: elapsed x (growth - 1);
+                    while no export of the kind was ever seen unready (the model has only upper
+                    bounds), the first poll probes earlier: at probe (0.5) x the model's median
     without one:    first_seconds x growth ** polls (a short first poll: learn fast)
     both:           at most max_seconds; jitter in [0.9, 1.1) spreads polls; under request
                     budget pressure p in [0, 1] the quantiles move up (fewer, surer polls)
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 OBSERVATIONS_KEPT = 5000
@@ -54,6 +56,11 @@ class Observation:
 class LogNormal:
     mu: float
     sigma: float
+    bounded: bool = True
+    """Whether some export of the kind was ever seen unready (its interval had a lower bound).
+    Until one is, the fit knows only that exports were ready by the time they were polled, and
+    polls made late (a busy client, a slow network, a first poll on the cold schedule) keep it
+    late, however short the exports are."""
 
     @property
     def median(self) -> float:
@@ -68,8 +75,10 @@ class DurationModel:
 
     Each kind keeps its last `memory` observations as intervals of log time; its model is fitted
     by expectation-maximisation for interval-censored normal data (the truncated normal's first
-    two moments stand in for each unseen value), a few steps from the previous fit per new
-    observation, so one surprising export moves the model a little, not a lot.
+    two moments stand in for each unseen value), a few steps from the previous fit once an eighth
+    of what it remembers is new (at once for its first observations, and when an export of the
+    kind is first seen unready), so one surprising export moves the model a little, not a lot,
+    and a busy run does not refit on every export.
     """
 
     def __init__(
@@ -86,7 +95,10 @@ class DurationModel:
         self._steps = steps
         self._intervals: dict[object, deque[tuple[float, float]]] = {}
         self._fits: dict[object, LogNormal] = {}
-        self._stale: set[object] = set()
+        self._unfitted: dict[object, int] = {}
+        """Observations of each kind since its last fit."""
+        self._bounded: set[object] = set()
+        """Kinds (and export ids) of which some export was ever seen unready."""
 
     def __repr__(self) -> str:
         return f"DurationModel(kinds={len(self._fits)})"
@@ -99,17 +111,23 @@ class DurationModel:
         for key in ((observation.export_id, observation.window_seconds), observation.export_id):
             intervals = self._intervals.setdefault(key, deque(maxlen=self._memory))
             intervals.append((lower, upper))
-            self._stale.add(key)
+            self._unfitted[key] = self._unfitted.get(key, 0) + 1
+            if lower > -math.inf and key not in self._bounded:
+                self._bounded.add(key)
+                self._fits.pop(key, None)  # what a probe found must count at once
 
     def estimate(self, export_id: str, window_seconds: int) -> LogNormal | None:
         """The model for this kind of export: its own, else its export id's, else none."""
         return self._fit((export_id, window_seconds)) or self._fit(export_id)
 
     def _fit(self, key: object) -> LogNormal | None:
-        if key in self._stale:
-            self._stale.discard(key)
-            self._fits[key] = self._refit(self._intervals[key], self._fits.get(key))
-        return self._fits.get(key)
+        new = self._unfitted.get(key, 0)
+        fit = self._fits.get(key)
+        if new and (fit is None or new >= len(self._intervals[key]) // 8):
+            self._unfitted[key] = 0
+            fit = self._refit(self._intervals[key], fit)
+            fit = self._fits[key] = replace(fit, bounded=key in self._bounded)
+        return fit
 
     def _refit(self, intervals: deque[tuple[float, float]], fit: LogNormal | None) -> LogNormal:
         if fit is None:
@@ -158,6 +176,10 @@ class PollPolicy:
     max_seconds: float = 60.0
     quantiles: tuple[float, ...] = (0.75, 0.92, 0.98)
     min_seconds: float = 0.05
+    probe: float = 0.5
+    """Share of the model's median at which a first poll probes while the kind was never seen
+    unready: each generation of exports halves the wait until a poll finds one unready, and from
+    then on the quantiles, fitted to both bounds, say when."""
 
     def delay(
         self,
@@ -174,6 +196,8 @@ class PollPolicy:
         if model is None:
             exponent = min(max(polls, 0), 64)
             wait = self.first_seconds * self.growth**exponent * spread
+        elif polls == 0 and not model.bounded and model.median * self.probe - elapsed > 0:
+            wait = (model.median * self.probe - elapsed) * spread
         else:
             # the next quantile still ahead (an export polled on the cold schedule before the
             # model existed, or one that waited for the budget, goes to the right one), then the

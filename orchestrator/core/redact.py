@@ -35,14 +35,28 @@ still mask such values wherever they stand as a password, header or query value.
 
 def sanitize(text: str, secrets: Iterable[str] = ()) -> str:
     """Mask secret query values, URL user-info, Authorization values and each known secret in any
-    of its written forms (see `secret_pattern`), longest secret first."""
-    text = _SECRET_QUERY.sub(rf"\1{MASK}", text)
-    text = _USERINFO.sub(rf"\1{MASK}@", text)
-    text = _AUTH_HEADER.sub(rf"\1{MASK}", text)
+    of its written forms (see `secret_pattern`), longest secret first.
+
+    Most text holds none of them (a state name, a path, a number), so each pattern runs only when
+    a character every match of it must contain is there: `=` for a query value, `@` for user
+    info, `:` or `=` for a header, and for a secret its first character, `%` or a backslash (the
+    ways a match of `secret_pattern` can begin; `+` too when that character is a space)."""
+    if "=" in text:
+        text = _SECRET_QUERY.sub(rf"\1{MASK}", text)
+    if "@" in text:
+        text = _USERINFO.sub(rf"\1{MASK}@", text)
+    if ":" in text or "=" in text:
+        text = _AUTH_HEADER.sub(rf"\1{MASK}", text)
+    escaped = "%" in text or "\\" in text
     for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= MIN_SECRET_LENGTH:
+        if len(secret) >= MIN_SECRET_LENGTH and (escaped or _may_begin(secret[0], text)):
             text = secret_pattern(secret).sub(MASK, text)
     return text
+
+
+def _may_begin(first: str, text: str) -> bool:
+    """Whether `text` holds `first` as it is (or as `+`, for a space), so a match may begin."""
+    return first in text or (first == " " and "+" in text)
 
 
 @lru_cache(maxsize=32)

@@ -70,6 +70,12 @@ class RequestBudget:
 
     async def acquire(self, priority: int = 1) -> None:
         """Return once a request may start; the start is counted against the budget."""
+        if not self._queue:  # nobody waits: a free place is taken at once, no line to keep
+            now = self._clock()
+            self._forget(now)
+            if len(self._starts) < self._capacity:
+                self._starts.append(now)
+                return
         ticket = (priority, next(self._tickets))
         heapq.heappush(self._queue, ticket)
         try:

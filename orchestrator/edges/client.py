@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing, asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial, wraps
@@ -52,7 +52,7 @@ from orchestrator.core.redact import excerpt, sanitize
 from orchestrator.core.units import describe_cut
 from orchestrator.edges.budget import PRIORITY, RequestBudget
 from orchestrator.edges.sealing import Sealer
-from orchestrator.edges.tally import NETWORK_ERROR, RequestTally
+from orchestrator.edges.tally import NETWORK_ERROR, RequestTally, job_request_sent
 from orchestrator.errors import (
     BadResponse,
     CertificateRejected,
@@ -82,6 +82,8 @@ TIMEZONES_PATH = "/api/public/config/timezones"
 TEAMS_PATH = "/api/public/teams"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_API_KINDS = frozenset({"create", "status", "download"})
+"""The requests a job makes of the API (and counts for its log line); not the storage GET."""
 _SCHEMES = ("http", "https")
 VISIBLE_AFTER_ATTEMPTS = 2
 """A request that has failed this many times says so at info before each further try."""
@@ -217,6 +219,11 @@ class ReportsClient:
         self._tally = tally
         self._sealer = Sealer(access.password, access.company_key)
         self._authorization = aiohttp.encode_basic_auth(access.username, access.password)
+        self._origins = access.credential_origins()
+        self._answer_timeout = _bounded(session.timeout, request_timeout)
+        """An answer read whole (not a download) is bounded by aiohttp's own `total`: one timer
+        per request, where a cancel scope around the send and another around the read cost
+        twice as much."""
         self._verified = False
         self._rejected: CredentialsRejected | None = None
         self._built: set[str] = set()
@@ -322,7 +329,7 @@ class ReportsClient:
                     f"the download leads to {self._safe(url)}: plain http to a host other than "
                     "loopback; refusing (set ORCHESTRATOR_ALLOW_INSECURE_HTTP=true to allow it)"
                 )
-            with_credentials = with_credentials and self._access.may_receive_credentials(url)
+            with_credentials = with_credentials and origin_of(url) in self._origins
             step: _Done[T] | _Redirect
             if with_credentials:
                 handle = partial(self._api_download_step, url, consume)
@@ -365,7 +372,7 @@ class ReportsClient:
                 f"refused URL scheme {url.scheme!r}: the server sent {self._safe(url)}; only "
                 "http and https URLs are used"
             )
-        if not self._access.may_receive_credentials(url):
+        if origin_of(url) not in self._origins:
             raise OriginRefused(
                 f"the server sent a URL on another origin ({_origin_text(url)}); credentials go only to "
                 f"{self._access.base_url.origin()} (add an origin to ORCHESTRATOR_ALLOWED_ORIGINS "
@@ -403,7 +410,7 @@ class ReportsClient:
             return _Done(await self._stream_into(response, consume, "the API"))
         if response.status in _REDIRECTS:
             return self._next_hop(url, response)
-        answer = await self._read_answer(response)
+        answer = await self._read_answer(response, "download")
         self._raise_for(answer, "download", url)
         raise BadResponse(
             f"download {self._safe(url)} answered {answer.status}: "
@@ -488,22 +495,15 @@ class ReportsClient:
             retry_after: float | None = None
             answered = False
             try:
-                with anyio.CancelScope(shield=reserved):
-                    with anyio.fail_after(self._request_timeout):
-                        response = await self._session.request(
-                            method,
-                            url,
-                            data=data,
-                            headers=self._headers(kind),
-                            allow_redirects=False,
-                        )
+                with anyio.CancelScope(shield=True) if reserved else _UNSHIELDED:
+                    response = await self._send(kind, method, url, data)
                     async with response:
                         answered = True
                         self._count(kind, response.status)
                         if response.status != 429 and response.status < 500:
                             await self._check_credentials(kind, url, response)
                             return await handle(response)
-                        body = await self._read_answer(response)
+                        body = await self._read_answer(response, kind)
                         retry_after = parse_retry_after(
                             response.headers.get("Retry-After"), datetime.now(UTC)
                         )
@@ -545,6 +545,25 @@ class ReportsClient:
         )
         _log.info("orchestrator.request_retry", message=message, **fields)
 
+    async def _send(self, kind: str, method: str, url: URL, data: Any) -> aiohttp.ClientResponse:
+        """Send one request and return its answer, headers read. A download's body may stream
+        for hours: only the wait for its headers is bounded; any other answer is read whole, and
+        its whole exchange is bounded (aiohttp's `total`)."""
+        headers = self._headers(kind)
+        if kind != "download":
+            return await self._session.request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                allow_redirects=False,
+                timeout=self._answer_timeout,
+            )
+        with anyio.fail_after(self._request_timeout):
+            return await self._session.request(
+                method, url, data=data, headers=headers, allow_redirects=False
+            )
+
     def _headers(self, kind: str) -> dict[str, str]:
         accept = "*/*" if kind == "download" else "application/json"
         headers = {"Authorization": self._authorization, "Accept": accept}
@@ -559,7 +578,7 @@ class ReportsClient:
             if 200 <= response.status < 400:
                 self._verified = True
             return
-        answer = await self._read_answer(response)
+        answer = await self._read_answer(response, kind)
         self._rejected = CredentialsRejected(
             f"the API rejected the credentials or company key ({answer.status}) on {kind} "
             f"{self._safe(url)}: {excerpt(answer.body, secrets=self._access.secrets)}",
@@ -567,12 +586,18 @@ class ReportsClient:
         )
         raise self._rejected
 
-    async def _read_answer(self, response: aiohttp.ClientResponse) -> _Answer:
+    async def _read_answer(self, response: aiohttp.ClientResponse, kind: str = "") -> _Answer:
+        """The answer read whole (capped) within the request's time: aiohttp's `total` bounds
+        every kind's but a download's, whose (error) body gets the request timeout from now."""
+        if kind != "download":
+            return _Answer(response.status, await _read_capped(response), response.headers)
         with anyio.fail_after(self._request_timeout):
             body = await _read_capped(response)
         return _Answer(response.status, body, response.headers)
 
     def _count(self, kind: str, code: int | str) -> None:
+        if kind in _API_KINDS:
+            job_request_sent()
         if self._tally is not None:
             self._tally.request(kind, code)
 
@@ -605,6 +630,20 @@ class ReportsClient:
 
     def _safe(self, url: URL) -> str:
         return self.mask(str(url))
+
+
+_UNSHIELDED = nullcontext()
+
+
+def _bounded(timeout: aiohttp.ClientTimeout, total: float) -> aiohttp.ClientTimeout:
+    """The session's timeouts for an exchange bounded by `total` seconds as a whole, which
+    makes a read timeout (a timer re-armed on every chunk received) needless."""
+    return aiohttp.ClientTimeout(
+        total=total,
+        connect=timeout.connect,
+        sock_connect=timeout.sock_connect,
+        ceil_threshold=timeout.ceil_threshold,
+    )
 
 
 def _origin_text(url: URL) -> str:
@@ -646,6 +685,15 @@ async def _body(
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    """The whole body, refused past BODY_LIMIT: read at once when its announced length is within
+    the limit (any answer of the API's), else chunk by chunk."""
+    announced = response.content_length
+    if (
+        announced is not None
+        and announced <= BODY_LIMIT
+        and not response.headers.get("Content-Encoding")
+    ):
+        return await response.read()  # the parser stops at the announced length
     body = bytearray()
     async for chunk in response.content.iter_chunked(64 * 1024):
         body += chunk

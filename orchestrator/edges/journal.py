@@ -83,7 +83,9 @@ class Journal(JournalWrites):
 
     Writes are group-committed: while one transaction is being written and fsync'd, the writes
     that arrive wait and then go together in the next one, so a busy run pays one fsync for many
-    state changes and a quiet one still commits each change at once.
+    state changes and a quiet one still commits each change at once. Two writes no recovery
+    depends on, an export found ready and what an export took, do not wait at all: they join the
+    next commit (every read, and `close`, commits them first).
     """
 
     def __init__(
@@ -98,7 +100,8 @@ class Journal(JournalWrites):
         self._lock_fd: int | None = None
         self._reserve: Path | None = None
         self._pending: list[_Write] = []
-        self._writer = anyio.Lock()
+        self._committed: anyio.Event | None = None
+        """Set when the commit under way ends; None while none is."""
 
     def __repr__(self) -> str:
         state = "open" if self._connection else "closed"
@@ -126,8 +129,12 @@ class Journal(JournalWrites):
             ) from None
 
     def close(self) -> None:
-        """Close the database, free the reserve, then (last) let go of the run lock."""
+        """Commit the writes still waiting, close the database, free the reserve, then (last)
+        let go of the run lock."""
         if self._connection is not None:
+            if self._pending:
+                batch, self._pending = self._pending, []
+                self._apply_all(batch)  # hints only: a failure here loses no ids
             self._connection.close()
             self._connection = None
         self._free_reserve()
@@ -146,11 +153,13 @@ class Journal(JournalWrites):
 
     async def load(self) -> dict[str, JobRecord]:
         """Every record, by key."""
+        await self._settle()
         records = await self._run(self._select_all)
         return {record.key: record for record in records}
 
     async def learned(self, observation: Observation) -> None:
-        """Keep what an export took to be ready, for the polls of later runs."""
+        """Keep what an export took to be ready, for the polls of later runs: written with the
+        next commit (a hint, not worth an fsync and a wait of its own)."""
         row = (
             observation.export_id,
             observation.window_seconds,
@@ -158,16 +167,19 @@ class Journal(JournalWrites):
             observation.upper,
             self._clock(),
         )
-        await self._commit(
-            lambda connection: connection.execute(
-                "INSERT INTO durations (export_id, window_seconds, lower, upper, at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                row,
+        self._pending.append(
+            _Write(
+                lambda connection: connection.execute(
+                    "INSERT INTO durations (export_id, window_seconds, lower, upper, at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    row,
+                )
             )
         )
 
     async def observations(self) -> list[Observation]:
         """What earlier exports took, oldest first (the most recent few thousand)."""
+        await self._settle()
         query = (
             "SELECT export_id, window_seconds, lower, upper FROM durations ORDER BY id DESC LIMIT ?"
         )
@@ -176,24 +188,49 @@ class Journal(JournalWrites):
         )
         return [Observation(*row) for row in reversed(rows)]
 
+    async def _apply_soon(self, job: Job, state: StateName, change: Change) -> None:
+        """Queue the change for the next commit, and return at once."""
+        if state not in JOURNALED:
+            raise ValueError(f"unknown journal state {state!r}")
+        self._pending.append(
+            _Write(lambda connection: self._upsert(connection, job, state, change, None))
+        )
+
+    async def _settle(self) -> None:
+        """Commit the writes that wait for a commit, so that a read sees them."""
+        if self._pending:
+            await self._commit(_nothing)
+
     async def _commit(self, apply: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `apply` in the next group commit and return its result once it is durable."""
+        """Run `apply` in the next group commit and return its result once it is durable: the
+        writer that finds no commit under way leads one with every write waiting; the others
+        wait for it to end (all woken at once), and one of those whose write it did not take
+        leads the next."""
         write = _Write(apply)
         self._pending.append(write)
         try:
-            async with self._writer:
-                if not write.done:
-                    batch, self._pending = self._pending, []
-                    with anyio.CancelScope(shield=True):  # the batch holds others' writes too
-                        await anyio.to_thread.run_sync(
-                            self._apply_all, batch, limiter=self._limiter
-                        )
+            while not write.done:
+                if self._committed is None:
+                    await self._lead()
+                else:
+                    await self._committed.wait()
         finally:
             if not write.done and write in self._pending:
                 self._pending.remove(write)  # cancelled before any commit took it: never written
         if write.error is not None:
             raise write.error
         return write.result  # type: ignore[no-any-return]
+
+    async def _lead(self) -> None:
+        """Commit every write waiting, in one transaction, in the journal's thread."""
+        committed = self._committed = anyio.Event()
+        batch, self._pending = self._pending, []
+        try:
+            with anyio.CancelScope(shield=True):  # the batch holds others' writes too
+                await anyio.to_thread.run_sync(self._apply_all, batch, limiter=self._limiter)
+        finally:
+            self._committed = None
+            committed.set()
 
     def _apply_all(self, batch: list[_Write]) -> None:
         """Write the batch in one transaction. If that fails and the reserve is still there, free
@@ -232,6 +269,7 @@ class Journal(JournalWrites):
 
     async def history(self, key: str) -> list[HistoryEntry]:
         """The states a job went through, oldest first, with their times and notes."""
+        await self._settle()
         return await self._run(lambda: self._events(key))
 
     async def _apply(
@@ -287,6 +325,10 @@ class Journal(JournalWrites):
 
     async def _run(self, call: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+
+def _nothing(_connection: sqlite3.Connection) -> None:
+    return None
 
 
 def _put(connection: sqlite3.Connection, record: JobRecord) -> None:

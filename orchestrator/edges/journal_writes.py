@@ -31,6 +31,10 @@ def fresh(job: Job, state: StateName, now: float) -> JobRecord:
     return first_record(job, state, now)
 
 
+def _unchanged(record: JobRecord) -> JobRecord:
+    return record
+
+
 class JournalWrites(ABC):
     """The typed writes of the journal port over `_apply` and `_put_back`, which each journal
     implements."""
@@ -48,6 +52,11 @@ class JournalWrites(ABC):
     @abstractmethod
     async def _put_back(self, key: str, previous: JobRecord | None) -> None:
         """Atomically: the job's record replaced by `previous` (removed if None), in its history."""
+
+    async def _apply_soon(self, job: Job, state: StateName, change: Change) -> None:
+        """`_apply` for a change no recovery depends on: a journal may return before it is
+        durable and write it with its next commit (the SQLite journal does)."""
+        await self._apply(job, state, change, None)
 
     async def intend(self, job: Job, *, attempts: int, uncertain: bool) -> None:
         """A create is about to leave: if the run dies now, the next one cannot know whether the
@@ -82,8 +91,10 @@ class JournalWrites(ABC):
         )
 
     async def ready(self, job: Job) -> None:
-        """The export is ready to download."""
-        await self._write(job, "ready", lambda record: record)
+        """The export is ready to download. Nothing depends on it after a crash (a `submitted`
+        job is polled once and found ready again), so it may ride the job's next commit."""
+        self._before_intent.pop(job.key, None)
+        await self._apply_soon(job, "ready", _unchanged)
 
     async def stored(self, job: Job, file: StoredFile) -> None:
         """The job's file is in place: `downloaded`, or `empty` when it has no rows."""

@@ -112,7 +112,17 @@ def report_bytes(
         "totals": totals(results),
         "jobs": [job_entry(result, secrets) for result in results],
     }
-    return (json.dumps(document, indent=2) + "\n").encode()
+    return _rendered(document)
+
+
+def _rendered(document: dict[str, Any]) -> bytes:
+    """The report as JSON: the run's fields indented, then one line per job. `indent` would
+    send every job through the pure-Python encoder, which took most of a 20,000-job rerun's
+    time; a job per line is the C encoder's work, and as easy to read or grep."""
+    head = json.dumps({key: value for key, value in document.items() if key != "jobs"}, indent=2)
+    jobs = ",\n    ".join(json.dumps(job) for job in document["jobs"])
+    listed = f"[\n    {jobs}\n  ]" if jobs else "[]"
+    return f'{head[:-2]},\n  "jobs": {listed}\n}}\n'.encode()
 
 
 def _publish(target: Path, data: bytes) -> None:

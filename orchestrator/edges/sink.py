@@ -20,16 +20,22 @@ from typing import BinaryIO
 import anyio
 
 from orchestrator.core.layout import stays_inside
-from orchestrator.core.rows import row_counter
+from orchestrator.core.rows import RowCounter, row_counter
 from orchestrator.core.stored import StoredFile
 from orchestrator.core.units import describe_cut
 from orchestrator.edges.folders import FILE_MODE, make_folders
 from orchestrator.errors import DownloadCut, OutputFull, SinkError
 
 TEMP_SUFFIX = ".part"
-WRITE_BYTES = 1024 * 1024
-"""Bytes gathered before a write: a small file costs one thread hop, a large one one per MiB,
-written by a worker thread while the next MiB arrives."""
+WRITE_BYTES = 256 * 1024
+"""Bytes gathered before anything touches the disk: a file no larger is written, fsync'd and
+renamed in one thread hop, with no write behind."""
+BATCH_BYTES = 4 * 1024 * 1024
+"""Bytes per write behind a larger file: a worker thread hashes and writes one batch while the
+next arrives, so at most two batches are held (memory stays flat)."""
+
+
+_ADVISE = getattr(os, "POSIX_FADV_DONTNEED", None)
 
 
 class FileSink:
@@ -37,6 +43,9 @@ class FileSink:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._checks: list[_Check] = []
+        self._checked: anyio.Event | None = None
+        """Set when the batch of checks under way ends; None while none is."""
 
     def __repr__(self) -> str:
         return f"FileSink({str(self.root)!r})"
@@ -59,39 +68,25 @@ class FileSink:
         """Stream `chunks` into the file at `relative`; on any failure nothing is left behind."""
         target = self.target(relative)
         temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-        handle = await anyio.to_thread.run_sync(_open_temp, temp, self.root)
-        digest, counter, size = hashlib.sha256(), row_counter(report_format), 0
-        pending = bytearray()
+        file = _TempFile(temp, self.root, row_counter(report_format))
         try:
             try:
-                async with anyio.create_task_group() as writer:
-                    written = anyio.Event()
-                    written.set()
-                    async for chunk in chunks:
-                        digest.update(chunk)
-                        counter.feed(chunk)
-                        size += len(chunk)
-                        pending += chunk
-                        if len(pending) >= WRITE_BYTES:  # a MiB at a time, as the next arrives
-                            await written.wait()  # one write in flight: memory stays flat
-                            written = anyio.Event()
-                            data = bytes(pending)
-                            writer.start_soon(_write_behind, handle, data, temp, written)
-                            pending.clear()
+                await file.fill(chunks)
             except BaseExceptionGroup as group:  # the writer's or the download's, as it was
                 raise _alone(group) from None
-            if expected_size is not None and size != expected_size:
-                raise DownloadCut(describe_cut(size, expected_size))
-            facts = await anyio.to_thread.run_sync(_publish, handle, temp, target, bytes(pending))
+            if expected_size is not None and file.size != expected_size:
+                raise DownloadCut(describe_cut(file.size, expected_size))
+            facts = await anyio.to_thread.run_sync(file.publish, target)
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(_discard, handle, temp)
+            if file.handle is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(_discard, file.handle, temp)
             raise
         return StoredFile(
             path=relative.as_posix(),
-            bytes=size,
-            sha256=digest.hexdigest(),
-            rows=counter.rows(),
+            bytes=file.size,
+            sha256=file.digest.hexdigest(),
+            rows=file.counter.rows(),
             mtime_ns=facts.st_mtime_ns,
             inode=facts.st_ino,
         )
@@ -118,18 +113,132 @@ class FileSink:
         The same size, mtime and inode as recorded: taken as written without reading it. The same
         size with another mtime or inode (a `cp -a`, a restore, an rsync, a touch): hashed once,
         and the same sha256 makes it the file; the facts returned then differ from `file`'s, for
-        the caller to record. Another size: never the file. `verify` always hashes."""
+        the caller to record. Another size: never the file. `verify` always hashes.
+
+        A rerun asks this of every finished job at once: the checks that arrive while one batch
+        is looked at in a worker thread wait and go together in the next, so twenty thousand
+        files cost a few thread hops, not one each."""
         target = self.target(PurePosixPath(file.path))
-        return await anyio.to_thread.run_sync(_found, target, file, verify)
+        if verify:
+            return await anyio.to_thread.run_sync(_found, target, file, True)
+        check = _Check(target, file)
+        self._checks.append(check)
+        try:
+            while not check.done:
+                if self._checked is None:
+                    await self._check_waiting()
+                else:
+                    await self._checked.wait()
+        finally:
+            if not check.done and check in self._checks:
+                self._checks.remove(check)  # cancelled before any batch took it
+        return check.found
+
+    async def _check_waiting(self) -> None:
+        checked = self._checked = anyio.Event()
+        batch, self._checks = self._checks, []
+        try:
+            with anyio.CancelScope(shield=True):  # the batch holds other jobs' checks too
+                await anyio.to_thread.run_sync(_check_all, batch)
+        finally:
+            self._checked = None
+            checked.set()
+
+
+class _TempFile:
+    """One file on its way in: rows are counted as the chunks arrive (on the event loop: it is
+    quick, and the loop is otherwise idle between chunks); a worker thread hashes and writes them
+    in batches, and the temporary file exists only once the first batch is written."""
+
+    def __init__(self, temp: Path, root: Path, counter: RowCounter) -> None:
+        self.temp, self.root, self.counter = temp, root, counter
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.handle: BinaryIO | None = None
+        self._batch: list[bytes] = []
+        self._gathered = 0
+
+    async def fill(self, chunks: AsyncIterator[bytes]) -> None:
+        """Take the whole stream: a small file stays in memory for `publish`; past WRITE_BYTES
+        the rest is written behind the stream."""
+        async for chunk in chunks:
+            self._take(chunk)
+            if self._gathered >= WRITE_BYTES:
+                await self._write_behind(chunks)
+                return
+
+    async def _write_behind(self, chunks: AsyncIterator[bytes]) -> None:
+        async with anyio.create_task_group() as writer:
+            written = anyio.Event()
+            writer.start_soon(self._flush, self._detach(), written)
+            async for chunk in chunks:
+                self._take(chunk)
+                if self._gathered >= BATCH_BYTES:
+                    await written.wait()  # one batch in flight: memory stays flat
+                    written = anyio.Event()
+                    writer.start_soon(self._flush, self._detach(), written)
+
+    def _take(self, chunk: bytes) -> None:
+        self.counter.feed(chunk)
+        self.size += len(chunk)
+        self._batch.append(chunk)
+        self._gathered += len(chunk)
+
+    def _detach(self) -> list[bytes]:
+        batch, self._batch, self._gathered = self._batch, [], 0
+        return batch
+
+    async def _flush(self, batch: list[bytes], written: anyio.Event) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._write, batch)
+        finally:
+            written.set()
+
+    def _write(self, batch: list[bytes], *, back: bool = True) -> None:
+        """In a worker thread: hash and write one batch, opening the file for the first; then
+        (`back`) start writing the batch to the disk, so the fsync at the end finds little left."""
+        if self.handle is None:
+            self.handle = _open_temp(self.temp, self.root)
+        start = self.handle.tell()
+        for chunk in batch:
+            self.digest.update(chunk)  # hashlib lets go of the GIL for large chunks
+            _write(self.handle, chunk, self.temp)
+        if back:
+            _write_back(self.handle, start)
+
+    def publish(self, target: Path) -> os.stat_result:
+        """In a worker thread: the last batch written, the file fsync'd and renamed into place,
+        its folder fsync'd; the file's facts as written."""
+        self._write(self._detach(), back=False)
+        assert self.handle is not None
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            facts = os.fstat(self.handle.fileno())
+            self.handle.close()
+            self.temp.replace(target)
+            _fsync_folder(target.parent)
+        except OSError as error:
+            raise _sink_error(error, target) from None
+        return facts
 
 
 def _put(target: Path, root: Path, data: bytes) -> None:
+    """A small file written whole: a temporary name, fsync, rename, the folder fsync'd; on any
+    failure the temporary file is removed."""
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
     handle = _open_temp(temp, root)
     try:
-        _publish(handle, temp, target, data)
-    except BaseException:
+        _write(handle, data, temp)
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        temp.replace(target)
+        _fsync_folder(target.parent)
+    except BaseException as error:
         _discard(handle, temp)
+        if isinstance(error, OSError):
+            raise _sink_error(error, target) from None
         raise
 
 
@@ -179,13 +288,6 @@ def _leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
-async def _write_behind(handle: BinaryIO, data: bytes, temp: Path, written: anyio.Event) -> None:
-    try:
-        await anyio.to_thread.run_sync(_write, handle, data, temp)
-    finally:
-        written.set()
-
-
 def _write(handle: BinaryIO, chunk: bytes, temp: Path) -> None:
     try:
         handle.write(chunk)
@@ -193,18 +295,14 @@ def _write(handle: BinaryIO, chunk: bytes, temp: Path) -> None:
         raise _sink_error(error, temp) from None
 
 
-def _publish(handle: BinaryIO, temp: Path, target: Path, tail: bytes) -> os.stat_result:
-    _write(handle, tail, temp)
-    try:
-        handle.flush()
-        os.fsync(handle.fileno())
-        facts = os.fstat(handle.fileno())
-        handle.close()
-        temp.replace(target)
-        _fsync_folder(target.parent)
-    except OSError as error:
-        raise _sink_error(error, target) from None
-    return facts
+def _write_back(handle: BinaryIO, start: int) -> None:
+    """Ask the kernel to start writing what was written since `start` to the disk now, in the
+    background (Linux starts writeback for POSIX_FADV_DONTNEED over dirty pages)."""
+    if _ADVISE is None:
+        return
+    handle.flush()
+    with contextlib.suppress(OSError):  # advice only: the fsync before the rename still counts
+        os.posix_fadvise(handle.fileno(), start, handle.tell() - start, _ADVISE)
 
 
 def _discard(handle: BinaryIO, temp: Path) -> None:
@@ -228,6 +326,23 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+class _Check:
+    """One finished file to look at, and what was found."""
+
+    __slots__ = ("done", "file", "found", "target")
+
+    def __init__(self, target: Path, file: StoredFile) -> None:
+        self.target, self.file = target, file
+        self.found: StoredFile | None = None
+        self.done = False
+
+
+def _check_all(batch: list[_Check]) -> None:
+    for check in batch:
+        check.found = _found(check.target, check.file, False)
+        check.done = True
 
 
 def _found(path: Path, file: StoredFile, verify: bool) -> StoredFile | None:

@@ -6,7 +6,9 @@ sends, and journals the answer's ids; the client never calls back. When to poll 
 pure scouting policy (`core.scouting`); the runner only sleeps, wakes and reports what it saw.
 
 Bookkeeping that must not be lost is shielded: the intent together with the create it announces,
-the ids right after the answer, and a job's final state. Only the errors that must stop the whole
+the ids right after the answer, and a job's final state. At info a job logs one line, when it
+ends (`orchestrator.job_finished`: its outcome, file, attempts, API requests and seconds); each
+change of state is a debug line, and only trouble (a cooldown, a split, a failure) is louder. Only the errors that must stop the whole
 run escape (STOPS_THE_RUN): rejected credentials, a journal that cannot be written, a full output
 disk. A job stopped by a full disk keeps its journaled ids (`ready`), so the next run polls it
 again instead of creating it.
@@ -23,6 +25,7 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from orchestrator.core.envelope import RunIds
 from orchestrator.core.jobs import Job
@@ -61,6 +64,7 @@ from orchestrator.core.scouting import Kind, PollWait, Scouting
 from orchestrator.core.states import ResultStatus
 from orchestrator.core.stored import StoredFile
 from orchestrator.edges.ports import ApiClient, JobJournal, Sink
+from orchestrator.edges.tally import count_job_requests
 from orchestrator.errors import (
     CredentialsRejected,
     DownloadError,
@@ -163,6 +167,9 @@ class JobRunner:
         self._timing = timing
         self._options = options
         self._wakeups = _Wakeups()
+        self._resumed: set[str] = set()
+        """Jobs an earlier run journaled: only they may have left a partial file behind."""
+        self._log: FilteringBoundLogger = _log.bind()  # one for the run, not one per call
 
     def __repr__(self) -> str:
         return f"JobRunner({self._limits!r}, {self._scouting!r})"
@@ -174,15 +181,21 @@ class JobRunner:
         )
         reused = await self._reusable(job, record)
         if reused is not None:
-            _log.debug("orchestrator.job_reused", path=reused.file and reused.file.path)
+            self._log.debug("orchestrator.job_reused", path=reused.file and reused.file.path)
             return Outcome(reused)
+        began, requests = self._timing.clock(), count_job_requests()
         state = self._unsealed(job, resume(record, job.window))
         watch(state)
         uncertain = isinstance(state, Submit) and state.uncertain
+        if record is not None:
+            self._resumed.add(job.key)
         try:
             final = await self._drive(job, state, watch)
         finally:
             self._scouting.forget(job.key)  # a scout that ended unlearned: the next one scouts
+            self._resumed.discard(job.key)
+        seconds = self._timing.clock() - began
+        self._log.info("orchestrator.job_finished", **_canonical(final, requests.count, seconds))
         return _outcome(job, final, uncertain=uncertain)
 
     async def record_crash(self, job: Job, reason: str) -> None:
@@ -215,7 +228,7 @@ class JobRunner:
             url = self._client.unsealed(state.ids.status_url)
         except SealBroken as error:
             reason = f"cannot reuse the journaled status URL ({error}); submitting again"
-            _log.warning("orchestrator.seal_broken", reason=reason)
+            self._log.warning("orchestrator.seal_broken", reason=reason)
             return advance(state, Lost(reason), self._policies, job.window)
         return replace(state, ids=replace(state.ids, status_url=url))
 
@@ -230,7 +243,7 @@ class JobRunner:
                     event = await self._perform(job, state, deadline.deadline)
                     if isinstance(event, StatusSeen) and event.report.unknown_state and not warned:
                         warned = True  # once per job: it is polled on within the job timeout
-                        _log.warning(
+                        self._log.warning(
                             "orchestrator.unknown_runner_state",
                             runner_state=event.report.runner_state,
                         )
@@ -249,7 +262,7 @@ class JobRunner:
         """Hold an in-flight slot while the export is the server's (submit, poll), not otherwise."""
         remote = isinstance(state, Submit | Poll)
         if remote and not holding:
-            await self._limits.in_flight.acquire()
+            await _take(self._limits.in_flight)
         elif not remote and holding:
             self._limits.in_flight.release()
         return remote
@@ -281,16 +294,16 @@ class JobRunner:
         if isinstance(after, Terminal):
             await self._record_final(job, after)
         elif isinstance(after, Fetch) and not isinstance(before, Fetch):
-            await self._journal.ready(job)
             if isinstance(before, Poll) and isinstance(event, StatusSeen):
                 await self._learn(job, before, event)
+            await self._journal.ready(job)
         elif (
             isinstance(after, Poll)
             and isinstance(before, Poll)
             and after.ids.status_url != before.ids.status_url
         ):
             await self._journal.submitted(job, self._sealed(after.ids))
-        _log_change(before, after, event)
+        _log_change(self._log, before, after, event)
         watch(after)
         return after
 
@@ -313,7 +326,7 @@ class JobRunner:
                 await self._journal.submitted(job, self._sealed(ids))
             except JournalWriteFailed as error:
                 if not error.written:  # the next run submits it again (flagged): say what it was
-                    _log.error(
+                    self._log.error(
                         "orchestrator.ids_not_journaled",
                         workflow_id=ids.workflow_id,
                         run_id=ids.run_id,
@@ -371,10 +384,11 @@ class JobRunner:
         if state.tries:
             await self._timing.sleep(self._policies.retry.delay(state.tries, self._timing.jitter()))
         relative = relative_path(job)
-        if not state.tries:
+        if not state.tries and job.key in self._resumed:  # a new job has no earlier partial
             await self._sink.discard_partials(relative)
 
-        async with self._limits.downloads:
+        await _take(self._limits.downloads)
+        try:
             with self._limits.shelter.protect(deadline) as guard:
 
                 async def store(chunks: AsyncIterator[bytes], size: int | None) -> StoredFile:
@@ -387,10 +401,13 @@ class JobRunner:
             if guard.scope.cancelled_caught:  # stopped, the grace or the job timeout ran out
                 await anyio.lowlevel.checkpoint()
                 return Cut("the download was stopped")
+        finally:
+            self._limits.downloads.release()
         return FileStored(replace(stored, open=job.window.open_at(self._options.started)))
 
     async def _learn(self, job: Job, polled: Poll, seen: StatusSeen) -> None:
-        """What this export took, for the polls of the exports like it (now and in later runs)."""
+        """What this export took, for the polls of the exports like it (now and in later runs);
+        journaled before `ready`, so a journal that groups its writes commits both at once."""
         if polled.since is None or seen.at is None:
             return
         lower = (polled.running_at or polled.since) - polled.since
@@ -412,6 +429,15 @@ class JobRunner:
                     await self._journal.ended(job, "split", final.reason)
                 case _:
                     assert_never(final)
+
+
+async def _take(limiter: anyio.CapacityLimiter) -> None:
+    """A token of `limiter`: at once when one is free and nobody waits (a job's own awaits
+    are its checkpoints), else in line."""
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        await limiter.acquire()
 
 
 def _kind(job: Job) -> Kind:
@@ -465,13 +491,32 @@ def _outcome(job: Job, final: Terminal, *, uncertain: bool) -> Outcome:
             assert_never(final)
 
 
-def _log_change(before: State, after: State, event: Event) -> None:
-    """One log line per change of state, named as the journal names states."""
+def _canonical(final: Terminal, requests: int, seconds: float) -> dict[str, object]:
+    """The fields of a job's one line at info, besides the job, export and window bound to every
+    line of the job: how it ended, its file, its attempts, its API requests and its seconds."""
+    stored = final.file if isinstance(final, Stored) else None
+    fields: dict[str, object] = {
+        "outcome": final.name,
+        "path": stored and stored.path,
+        "bytes": stored and stored.bytes,
+        "rows": stored and stored.rows,
+        "attempts": final.attempts,
+        "requests": requests,
+        "seconds": round(seconds, 3),
+    }
+    if not isinstance(final, Stored):
+        fields["reason"] = final.reason
+    return fields
+
+
+def _log_change(log: FilteringBoundLogger, before: State, after: State, event: Event) -> None:
+    """One debug line per change of state, named as the journal names states; a cooldown or a
+    split is a warning, a failure or a timeout an error."""
     if type(before) is type(after):
         if isinstance(event, Transient):
-            _log.info("orchestrator.poll_failed", error=event.reason)
+            log.info("orchestrator.poll_failed", error=event.reason)
         elif isinstance(event, Cut):
-            _log.info("orchestrator.download_retry", error=event.reason)
+            log.info("orchestrator.download_retry", error=event.reason)
         return
     fields: dict[str, object] = {"state": after.name}
     if isinstance(after, Poll):
@@ -481,8 +526,8 @@ def _log_change(before: State, after: State, event: Event) -> None:
     elif isinstance(after, Stored):
         fields.update(path=after.file.path, bytes=after.file.bytes, rows=after.file.rows)
     if isinstance(after, Failed | TimedOut):
-        _log.error("orchestrator.job_state", **fields)
+        log.error("orchestrator.job_state", **fields)
     elif isinstance(after, Cooldown | SplitUp):
-        _log.warning("orchestrator.job_state", **fields)
+        log.warning("orchestrator.job_state", **fields)
     else:
-        _log.info("orchestrator.job_state", **fields)
+        log.debug("orchestrator.job_state", **fields)

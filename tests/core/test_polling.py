@@ -104,3 +104,47 @@ def test_an_export_id_without_its_window_length_borrows_the_export_model() -> No
     model.learn(Observation("conversation", 86400, 0, 30))
     assert model.estimate("conversation", 3600) is not None
     assert model.estimate("user", 3600) is None
+
+
+def test_a_kind_never_seen_unready_probes_at_half_its_median_then_uses_its_quantiles() -> None:
+    """While every export of a kind was ready at its first poll, the next first poll comes at
+    half the model's median; once one is seen unready, the first poll is the 75th percentile."""
+    model, policy = DurationModel(), PollPolicy()
+    model.learn(Observation("conversation", 86400, 0.0, 1.0))  # ready at its first poll
+    fit = model.estimate("conversation", 86400)
+    assert fit is not None and not fit.bounded
+    assert math.isclose(policy.delay(0, model=fit), fit.median * policy.probe)
+    model.learn(Observation("conversation", 86400, 0.05, 0.1))  # seen unready at 0.05 s
+    fit = model.estimate("conversation", 86400)
+    assert fit is not None and fit.bounded
+    assert policy.delay(0, model=fit) == fit.quantile(0.75)
+
+
+def test_polls_made_late_do_not_keep_a_fast_kind_late() -> None:
+    """Exports of 50-100 ms, first polled after 1 s, each poll answered 20-100 ms late (a busy
+    client): within a few hundred exports the first poll comes before 0.2 s, at about one and
+    a quarter polls an export."""
+    rng = random.Random(3)
+    model, policy = DurationModel(), PollPolicy()
+    model.learn(Observation("conversation", 86400, 0.0, 1.0))
+    firsts, polls_made = [], 0
+    for wave in range(30):
+        estimate = model.estimate("conversation", 86400)  # a wave's exports start together
+        seen = []
+        for _ in range(100):
+            duration, elapsed, lower, polls = rng.uniform(0.05, 0.1), 0.0, 0.0, 0
+            while True:
+                elapsed += policy.delay(polls, elapsed=elapsed, model=estimate, jitter=0.5)
+                polls += 1
+                if polls == 1 and wave >= 20:
+                    firsts.append(elapsed)
+                if elapsed >= duration:
+                    break
+                lower = elapsed
+                elapsed += rng.uniform(0.02, 0.1)
+            polls_made += polls if wave >= 20 else 0
+            seen.append(Observation("conversation", 86400, lower, elapsed + rng.uniform(0.02, 0.1)))
+        for observation in seen:
+            model.learn(observation)
+    assert sorted(firsts)[len(firsts) // 2] < 0.2
+    assert polls_made / 1000 < 1.4

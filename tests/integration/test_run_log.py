@@ -81,3 +81,36 @@ def test_every_view_of_a_run_shows_one_set_of_counts(
             want["reused"],
         )
         assert (report["downloaded"], report["empty"]) == (4, 4)  # as earlier versions wrote
+
+
+def test_each_export_logs_one_canonical_line_at_info(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At info, every export logs exactly one line when it ends (orchestrator.job_finished, with
+    its window, outcome, file, attempts, API requests and seconds), and no per-state line."""
+    manifest, out = manifest_for(tmp_path, 2, ("conversation",)), tmp_path / "out"
+    with fake_in_thread(FakeConfig(job_duration=0.01)) as fake:
+        for name, value in fake.environment(out).items():
+            monkeypatch.setenv(name, value)
+        assert main(["run", str(manifest), "--as-of", AS_OF.isoformat()]) == 0
+        sent = fake.fake.counters.requests
+    logged = events(capsys.readouterr().err)
+    finished = [e for e in logged if e["event"] == "orchestrator.job_finished"]
+    report = json.loads(next((out / "_runs").glob("*.json")).read_text())
+    assert sorted(e["job"] for e in finished) == sorted(entry["key"] for entry in report["jobs"])
+    for line in finished:
+        entry = next(entry for entry in report["jobs"] if entry["key"] == line["job"])
+        assert line["level"] == "info" and line["outcome"] == entry["status"] == "downloaded"
+        assert (line["path"], line["bytes"], line["rows"]) == (
+            entry["path"],
+            entry["bytes"],
+            entry["rows"],
+        )
+        assert line["export"] == "conversation" and line["window"] == entry["window_start"]
+        assert line["attempts"] == 1 and line["seconds"] > 0
+        assert line["requests"] >= 3  # a create, a poll or more, the download
+    assert sum(line["requests"] for line in finished) == sum(
+        sent[kind]
+        for kind in ("create", "status", "download")  # not the storage GET
+    )
+    assert not [e for e in logged if e["event"] == "orchestrator.job_state"]

@@ -116,3 +116,29 @@ def test_status_of_a_file_that_is_not_a_journal_is_a_clear_error(
     assert "Traceback" not in error
     with pytest.raises(JournalUnavailable, match="not an orchestrator journal"):
         read_records(text)
+
+
+@pytest.mark.anyio
+async def test_ready_and_what_an_export_took_ride_the_next_commit(tmp_path: Path) -> None:
+    """Neither an export found ready nor its duration waits for a commit of its own: another
+    reader sees them once the job's next write is committed, and closing commits what waits."""
+    from orchestrator.core.polling import Observation
+    from orchestrator.edges.journal import read_observations
+
+    path = tmp_path / "journal.sqlite"
+    other = day_job("users")
+    journal = Journal(path)
+    journal.open()
+    with anyio.fail_after(10):
+        await journal.intend(JOB, attempts=1, uncertain=False)
+        await journal.submitted(JOB, RunIds("wf", "r", "https://a/s"))
+        await journal.learned(Observation("conversation", 86400, 0.0, 2.0))
+        await journal.ready(JOB)
+        assert read_records(path)[JOB.key].state == "submitted"
+        assert read_observations(path) == []
+        await journal.intend(other, attempts=1, uncertain=False)  # any job's next commit
+        assert read_records(path)[JOB.key].state == "ready"
+        assert len(read_observations(path)) == 1
+        await journal.ready(other)
+    journal.close()
+    assert read_records(path)[other.key].state == "ready"

@@ -27,6 +27,10 @@ def leftovers(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
 
+def temporaries(root: Path) -> list[Path]:
+    return list(root.rglob("*.part"))
+
+
 @pytest.mark.anyio
 async def test_a_complete_file_is_renamed_into_place_with_its_hash(tmp_path: Path) -> None:
     """A stored file has its bytes, sha256, row count and 0640 mode; folders are 0750."""
@@ -263,3 +267,74 @@ def test_old_run_reports_go_first_and_the_current_one_stays(tmp_path: Path) -> N
     current = runs / names[0]  # a clock set back: the current run sorts first
     assert prune_reports(tmp_path, 2, current) == 3
     assert sorted(path.name for path in runs.iterdir()) == sorted([names[0], names[4], "notes.txt"])
+
+
+@pytest.mark.anyio
+async def test_a_small_file_touches_the_disk_only_once_its_body_has_ended(tmp_path: Path) -> None:
+    """A body of at most WRITE_BYTES is held until it ends, then written, fsync'd and renamed in
+    one go (no temporary file while it streams); a larger one streams into a temporary file."""
+    import anyio
+
+    from orchestrator.edges import sink as sink_module
+
+    sink = FileSink(tmp_path)
+    seen: list[int] = []
+
+    async def body(parts: int, size: int) -> AsyncIterator[bytes]:
+        for _ in range(parts):
+            yield b"x" * (size - 1) + b"\n"
+            await anyio.sleep(0.05)  # the network's pause: time for a write behind to start
+            seen.append(len(temporaries(tmp_path)))
+
+    with anyio.fail_after(10):
+        small, big = sink_module.WRITE_BYTES // 4, sink_module.WRITE_BYTES
+        await sink.store(
+            PurePosixPath("x/small.csv"), body(3, small), expected_size=None, report_format="csv"
+        )
+        assert seen == [0, 0, 0]
+        seen.clear()
+        await sink.store(
+            PurePosixPath("x/big.csv"), body(3, big), expected_size=None, report_format="csv"
+        )
+    assert seen == [1, 1, 1]  # streaming from the first batch on
+    assert (tmp_path / "x" / "big.csv").stat().st_size == 3 * big
+    assert sorted(leftovers(tmp_path)) == [tmp_path / "x" / "big.csv", tmp_path / "x" / "small.csv"]
+
+
+@pytest.mark.anyio
+async def test_reuse_checks_that_arrive_together_are_looked_at_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty finished files checked at once cost a couple of trips to a worker thread, not
+    twenty, and each check still gets its own answer."""
+    import anyio
+
+    from orchestrator.edges import sink as sink_module
+
+    sink = FileSink(tmp_path)
+    stored = [
+        await sink.store(
+            PurePosixPath(f"x/{n}.csv"), stream(b"A\n1\n"), expected_size=4, report_format="csv"
+        )
+        for n in range(20)
+    ]
+    (tmp_path / "x" / "7.csv").write_bytes(b"A\n22\n")  # another size: not the file
+    batches: list[int] = []
+    check_all = sink_module._check_all
+
+    def counted(batch: list[sink_module._Check]) -> None:
+        batches.append(len(batch))
+        check_all(batch)
+
+    monkeypatch.setattr(sink_module, "_check_all", counted)
+    found: dict[int, object] = {}
+
+    async def check(n: int) -> None:
+        found[n] = await sink.matches(stored[n])
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            for n in range(20):
+                group.start_soon(check, n)
+    assert sum(batches) == 20 and len(batches) <= 2
+    assert [n for n in range(20) if found[n] is None] == [7]
