@@ -674,8 +674,10 @@ async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
     """The whole body, refused past BODY_LIMIT: read at once when its announced length is within
     the limit (any answer of the API's), else chunk by chunk."""
     announced = response.content_length
-    if announced is not None and announced <= BODY_LIMIT and not response.headers.get(
-        "Content-Encoding"
+    if (
+        announced is not None
+        and announced <= BODY_LIMIT
+        and not response.headers.get("Content-Encoding")
     ):
         return await response.read()  # the parser stops at the announced length
     body = bytearray()
