@@ -2,7 +2,9 @@
 place only when complete, so a final path never holds a partial file.
 
 Each file is hashed and its rows counted while it streams; it is fsync'd before the rename and the
-folder after it, so a file that has a name also has its bytes after a power cut.
+folder after it, so a file that has a name also has its bytes after a power cut. Files finished at
+about the same time are put in place together (`_publish_all`): one thread hop, and one fsync per
+folder for all the renames into it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from orchestrator.core.layout import stays_inside
 from orchestrator.core.rows import RowCounter, row_counter
 from orchestrator.core.stored import StoredFile
 from orchestrator.core.units import describe_cut
+from orchestrator.edges.batches import Batches
 from orchestrator.edges.folders import FILE_MODE, make_folders
 from orchestrator.errors import DownloadCut, OutputFull, SinkError
 
@@ -43,9 +46,8 @@ class FileSink:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._checks: list[_Check] = []
-        self._checked: anyio.Event | None = None
-        """Set when the batch of checks under way ends; None while none is."""
+        self._checks = Batches(_check_all)
+        self._publishes = Batches(_publish_all)
 
     def __repr__(self) -> str:
         return f"FileSink({str(self.root)!r})"
@@ -76,7 +78,7 @@ class FileSink:
                 raise _alone(group) from None
             if expected_size is not None and file.size != expected_size:
                 raise DownloadCut(describe_cut(file.size, expected_size))
-            facts = await anyio.to_thread.run_sync(file.publish, target)
+            facts = await self._publish(file, target)
         except BaseException:
             if file.handle is not None:
                 with anyio.CancelScope(shield=True):
@@ -122,27 +124,18 @@ class FileSink:
         if verify:
             return await anyio.to_thread.run_sync(_found, target, file, True)
         check = _Check(target, file)
-        self._checks.append(check)
-        try:
-            while not check.done:
-                if self._checked is None:
-                    await self._check_waiting()
-                else:
-                    await self._checked.wait()
-        finally:
-            if not check.done and check in self._checks:
-                self._checks.remove(check)  # cancelled before any batch took it
+        await self._checks.send(check)
         return check.found
 
-    async def _check_waiting(self) -> None:
-        checked = self._checked = anyio.Event()
-        batch, self._checks = self._checks, []
-        try:
-            with anyio.CancelScope(shield=True):  # the batch holds other jobs' checks too
-                await anyio.to_thread.run_sync(_check_all, batch)
-        finally:
-            self._checked = None
-            checked.set()
+    async def _publish(self, file: _TempFile, target: Path) -> os.stat_result:
+        """The file fsync'd and renamed into place, its folder fsync'd: with the other files
+        finished meanwhile, in one thread hop and one fsync per folder (see `_publish_all`)."""
+        publish = _Publish(file, target)
+        await self._publishes.send(publish)
+        if publish.error is not None:
+            raise publish.error
+        assert publish.facts is not None
+        return publish.facts
 
 
 class _TempFile:
@@ -206,9 +199,8 @@ class _TempFile:
         if back:
             _write_back(self.handle, start)
 
-    def publish(self, target: Path) -> os.stat_result:
-        """In a worker thread: the last batch written, the file fsync'd and renamed into place,
-        its folder fsync'd; the file's facts as written."""
+    def finish(self) -> os.stat_result:
+        """In a worker thread: the last batch written, the file fsync'd and closed; its facts."""
         self._write(self._detach(), back=False)
         assert self.handle is not None
         try:
@@ -216,10 +208,8 @@ class _TempFile:
             os.fsync(self.handle.fileno())
             facts = os.fstat(self.handle.fileno())
             self.handle.close()
-            self.temp.replace(target)
-            _fsync_folder(target.parent)
         except OSError as error:
-            raise _sink_error(error, target) from None
+            raise _sink_error(error, self.temp) from None
         return facts
 
 
@@ -251,6 +241,43 @@ def _remove(target: Path) -> bool:
         raise _sink_error(error, target) from None
     _fsync_folder(target.parent)
     return True
+
+
+class _Publish:
+    """One finished file to put in place, and what became of it."""
+
+    __slots__ = ("error", "facts", "file", "target")
+
+    def __init__(self, file: _TempFile, target: Path) -> None:
+        self.file, self.target = file, target
+        self.facts: os.stat_result | None = None
+        self.error: BaseException | None = None
+
+
+def _publish_all(batch: list[_Publish]) -> None:
+    """In a worker thread: every file written and fsync'd, then each renamed into place, then each
+    folder that got one fsync'd once. So a file has its final name only once its bytes are on
+    disk, and no store returns before its rename is too: a crash anywhere leaves each file
+    either complete under its name or absent from it (with its temporary file, swept later)."""
+    for publish in batch:
+        try:
+            publish.facts = publish.file.finish()
+        except BaseException as error:  # this file's failure, not the others'
+            publish.error = error
+    folders: dict[Path, list[_Publish]] = {}
+    for publish in batch:
+        if publish.error is None:
+            try:
+                publish.file.temp.replace(publish.target)
+                folders.setdefault(publish.target.parent, []).append(publish)
+            except OSError as error:
+                publish.error = _sink_error(error, publish.target)
+    for folder, published in folders.items():
+        try:
+            _fsync_folder(folder)
+        except OSError as error:
+            for publish in published:
+                publish.error = _sink_error(error, publish.target)
 
 
 def _open_temp(temp: Path, root: Path) -> BinaryIO:
@@ -331,18 +358,16 @@ def _fsync_folder(folder: Path) -> None:
 class _Check:
     """One finished file to look at, and what was found."""
 
-    __slots__ = ("done", "file", "found", "target")
+    __slots__ = ("file", "found", "target")
 
     def __init__(self, target: Path, file: StoredFile) -> None:
         self.target, self.file = target, file
         self.found: StoredFile | None = None
-        self.done = False
 
 
 def _check_all(batch: list[_Check]) -> None:
     for check in batch:
         check.found = _found(check.target, check.file, False)
-        check.done = True
 
 
 def _found(path: Path, file: StoredFile, verify: bool) -> StoredFile | None:

@@ -317,6 +317,7 @@ class JobRunner:
                 )
             try:
                 ids = await sender.submit(job)  # shielded from its first await on
+                created = self._timing.clock()  # not after the journal's commit: not the export's
             except CredentialsRejected:  # answered 401: nothing was created
                 with anyio.CancelScope(shield=True):
                     await self._journal.withdraw(job)
@@ -332,7 +333,7 @@ class JobRunner:
                         run_id=ids.run_id,
                     )
                 raise
-        return Submitted(ids, at=self._timing.clock())
+        return Submitted(ids, at=created)
 
     def _sealed(self, ids: RunIds) -> RunIds:
         """The ids as the journal keeps them: the status URL's secret values sealed."""

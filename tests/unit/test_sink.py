@@ -326,7 +326,7 @@ async def test_reuse_checks_that_arrive_together_are_looked_at_together(
         batches.append(len(batch))
         check_all(batch)
 
-    monkeypatch.setattr(sink_module, "_check_all", counted)
+    monkeypatch.setattr(sink._checks, "_work", counted)
     found: dict[int, object] = {}
 
     async def check(n: int) -> None:
@@ -338,3 +338,38 @@ async def test_reuse_checks_that_arrive_together_are_looked_at_together(
                 group.start_soon(check, n)
     assert sum(batches) == 20 and len(batches) <= 2
     assert [n for n in range(20) if found[n] is None] == [7]
+
+
+@pytest.mark.anyio
+async def test_files_finished_together_share_one_fsync_of_their_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten small files finished at once into two folders are each written and renamed into
+    place, with far fewer folder fsyncs than files (one per folder per batch), each after the
+    renames it covers."""
+    import anyio
+
+    from orchestrator.edges import sink as sink_module
+
+    synced: list[tuple[Path, set[str]]] = []
+    fsync_folder = sink_module._fsync_folder
+
+    def counted(folder: Path) -> None:
+        synced.append((folder, {path.name for path in folder.iterdir()}))
+        fsync_folder(folder)
+
+    monkeypatch.setattr(sink_module, "_fsync_folder", counted)
+    sink = FileSink(tmp_path)
+
+    async def one(n: int) -> None:
+        relative = PurePosixPath(f"{n % 2}/{n}.csv")
+        await sink.store(relative, stream(b"A\n1\n"), expected_size=4, report_format="csv")
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            for n in range(10):
+                group.start_soon(one, n)
+    assert sorted(p.name for p in leftovers(tmp_path)) == sorted(f"{n}.csv" for n in range(10))
+    assert len(synced) < 10
+    for n in range(10):  # every file's rename came before some fsync of its folder
+        assert any(f"{n}.csv" in names for folder, names in synced if folder.name == str(n % 2))
