@@ -176,13 +176,15 @@ class JobRunner:
 
     async def run(self, job: Job, record: JobRecord | None, watch: Watch = _unwatched) -> Outcome:
         """Take `job` from where the journal left it to its outcome; `watch` sees every state."""
+        reused = await self._reusable(job, record)
+        if reused is not None:
+            self._log.debug(
+                "orchestrator.job_reused", job=job.key, path=reused.file and reused.file.path
+            )
+            return Outcome(reused)
         structlog.contextvars.bind_contextvars(
             job=job.key, export=job.export_name, window=job.window.start.isoformat()
         )
-        reused = await self._reusable(job, record)
-        if reused is not None:
-            self._log.debug("orchestrator.job_reused", path=reused.file and reused.file.path)
-            return Outcome(reused)
         began, requests = self._timing.clock(), count_job_requests()
         state = self._unsealed(job, resume(record, job.window))
         watch(state)

@@ -197,7 +197,10 @@ class Scheduler:
                 await self._wake.wait()
                 self._wake = anyio.Event()
                 continue
-            await self._slots.acquire()
+            try:
+                self._slots.acquire_nowait()  # no checkpoint per job while slots are free
+            except anyio.WouldBlock:
+                await self._slots.acquire()
             job, record = self._queue.popleft()
             self._live += 1
             assert self._group is not None
